@@ -1,0 +1,68 @@
+"""The ``landbench`` command line.
+
+Each command group lives beside the code it drives and exposes ``register(subparsers)``; this
+module only assembles them, so a newcomer finds a command's code next to its library. Command
+modules import heavy libraries (torch, lightning) inside their handlers, keeping ``--help`` fast.
+Handlers return an exit code; a :class:`~landbench.exceptions.LandbenchError` is printed as one
+clear line (no traceback) with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from landbench._version import __version__
+from landbench.exceptions import LandbenchError
+
+# Modules that define command groups, in the order ``--help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "landbench.datasets.commands",  # datasets list|info|verify|download|import|export, cite
+    "landbench.models.commands",  # models list|info
+    "landbench.training.commands",  # train
+    "landbench.evaluation.commands",  # evaluate, reproduce
+    "landbench.leaderboard.commands",  # leaderboard init|validate|submit|render
+    "landbench.hub.commands",  # hub build|validate|push
+    "landbench.demo",  # demo
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every registered command group."""
+    parser = argparse.ArgumentParser(
+        prog="landbench",
+        description="Reproducible benchmark for landslide segmentation from RGB + DEM.",
+    )
+    parser.add_argument("--version", action="version", version=f"landbench {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s"
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0 if args.command is None else 2
+    try:
+        return int(args.func(args) or 0)
+    except LandbenchError as err:
+        print(f"landbench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("landbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""Lightning data modules for every landbench dataset (TorchGeo ``NonGeoDataModule``).
+
+Training draws fixed-size patches from the variable-size tiles (padding tiles that are smaller
+than a patch); validation and test run at each tile's native size, padded only up to a multiple
+of ``pad_multiple`` so that encoders with a fixed stride accept them (the padding is recorded in
+the batch as ``valid`` so it can be cropped away). Band statistics for normalisation are computed
+on the train split only and applied on the device, after transfer, as TorchGeo does.
+
+Batches are what TorchGeo's own trainers consume: ``image`` float32 ``[N, C, H, W]``,
+``mask`` int64 ``[N, H, W]``, plus ``id`` (list of str) and ``valid`` (bool ``[N, H, W]``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import kornia.augmentation as K
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import Dataset
+from torchgeo.datamodules import NonGeoDataModule
+
+from landbench.datasets.base import ALL_BANDS, LandslideDataset
+from landbench.datasets.registry import dataset_class
+from landbench.exceptions import ConfigError
+
+
+def band_statistics(dataset: LandslideDataset) -> tuple[Tensor, Tensor]:
+    """Per-band mean and standard deviation over every pixel of a dataset.
+
+    Accumulated in float64 (sums of values and of squares) so one pass suffices.
+
+    Args:
+        dataset: usually the train split.
+
+    Returns:
+        ``(mean, std)``, each float32 ``[C]``; a constant band gets std 1.
+    """
+    total = s1 = s2 = None
+    for i in range(len(dataset)):
+        image = dataset[i]["image"].double().flatten(1)
+        if s1 is None:
+            s1 = torch.zeros(image.shape[0], dtype=torch.float64)
+            s2 = torch.zeros_like(s1)
+            total = 0
+        s1 += image.sum(1)
+        s2 += (image * image).sum(1)
+        total += image.shape[1]
+    if s1 is None or not total:
+        raise ConfigError(f"Cannot compute band statistics: the {dataset.split} split is empty.")
+    mean = s1 / total
+    std = (s2 / total - mean * mean).clamp_min(0).sqrt()
+    std[std < 1e-6] = 1.0
+    return mean.float(), std.float()
+
+
+class RandomPatches(Dataset[dict[str, Any]]):
+    """Draws one random ``patch_size`` crop of a tile per access (tiles smaller are zero-padded).
+
+    Args:
+        dataset: the tiles.
+        patch_size: side of the square patch, in pixels.
+        patches_per_tile: how many patches one epoch draws from each tile.
+    """
+
+    def __init__(self, dataset: LandslideDataset, patch_size: int, patches_per_tile: int = 1):
+        self.dataset = dataset
+        self.patch_size = patch_size
+        self.patches_per_tile = patches_per_tile
+
+    def __len__(self) -> int:
+        return len(self.dataset) * self.patches_per_tile
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        sample = self.dataset[index // self.patches_per_tile]
+        image, mask = sample["image"], sample["mask"]
+        p = self.patch_size
+        h, w = mask.shape
+        if h < p or w < p:
+            ph, pw = max(p - h, 0), max(p - w, 0)
+            image = F.pad(image, (0, pw, 0, ph))
+            mask = F.pad(mask, (0, pw, 0, ph))
+            valid = F.pad(torch.ones(h, w, dtype=torch.bool), (0, pw, 0, ph))
+            h, w = mask.shape
+        else:
+            valid = torch.ones(h, w, dtype=torch.bool)
+        # torch's RNG: Lightning seeds it per worker, so crops are reproducible under a seed.
+        top = int(torch.randint(0, h - p + 1, ()))
+        left = int(torch.randint(0, w - p + 1, ()))
+        window = (slice(top, top + p), slice(left, left + p))
+        return {
+            "image": image[(slice(None), *window)].contiguous(),
+            "mask": mask[window].contiguous(),
+            "valid": valid[window].contiguous(),
+            "id": sample["id"],
+        }
+
+
+def pad_collate(samples: Sequence[dict[str, Any]], multiple: int = 32) -> dict[str, Any]:
+    """Collate native-size tiles: pad each to the batch's largest size rounded up to ``multiple``.
+
+    Image padding is zero (raw units, before normalisation), mask padding is background, and
+    ``valid`` marks the real pixels so metrics and evaluators can ignore the padding.
+    """
+    height = max(s["mask"].shape[0] for s in samples)
+    width = max(s["mask"].shape[1] for s in samples)
+    height, width = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+    images, masks, valids = [], [], []
+    for s in samples:
+        h, w = s["mask"].shape
+        pad = (0, width - w, 0, height - h)
+        images.append(F.pad(s["image"], pad))
+        masks.append(F.pad(s["mask"], pad))
+        valids.append(F.pad(torch.ones(h, w, dtype=torch.bool), pad))
+    return {
+        "image": torch.stack(images),
+        "mask": torch.stack(masks),
+        "valid": torch.stack(valids),
+        "id": [s["id"] for s in samples],
+    }
+
+
+def _train_collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return pad_collate(samples, multiple=1)
+
+
+class _Normalize(torch.nn.Module):
+    """Normalises ``batch["image"]`` per band and leaves every other key untouched."""
+
+    def __init__(self, mean: Tensor, std: Tensor):
+        super().__init__()
+        self.register_buffer("mean", mean.view(1, -1, 1, 1))
+        self.register_buffer("std", std.view(1, -1, 1, 1))
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
+        batch = dict(batch)
+        image = batch["image"]
+        batch["image"] = (image - self.mean.to(image)) / self.std.to(image)
+        return batch
+
+
+class _Chain(torch.nn.Module):
+    def __init__(self, *steps: torch.nn.Module):
+        super().__init__()
+        self.steps = torch.nn.ModuleList(steps)
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
+        for step in self.steps:
+            batch = step(batch)
+        return batch
+
+
+class LandslideDataModule(NonGeoDataModule):
+    """Data module for any registered landbench dataset.
+
+    Args:
+        dataset: registry name (``"bijie"``, ``"hokkaido"``, ``"synth"``).
+        batch_size: training batch size.
+        patch_size: side of the square training patches, in pixels.
+        num_workers: data loader worker processes.
+        eval_batch_size: batch size of validation and test (native-size tiles).
+        pad_multiple: validation/test tiles are padded up to a multiple of this.
+        patches_per_tile: random patches drawn per training tile and epoch.
+        augment: random flips and 90-degree rotations of training batches (on the device).
+        mean: per-band means to use instead of train-split statistics.
+        std: per-band standard deviations, likewise.
+        **kwargs: passed to the dataset class (``root``, ``bands``, ``preset``, ...).
+    """
+
+    dataset_name: str = ""
+
+    def __init__(
+        self,
+        dataset: str | None = None,
+        batch_size: int = 8,
+        patch_size: int = 128,
+        num_workers: int = 0,
+        eval_batch_size: int = 1,
+        pad_multiple: int = 32,
+        patches_per_tile: int = 1,
+        augment: bool = True,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        name = dataset or self.dataset_name
+        if not name:
+            raise ConfigError("LandslideDataModule needs a dataset name, e.g. dataset='synth'.")
+        for key, value in (("batch_size", batch_size), ("patch_size", patch_size),
+                           ("eval_batch_size", eval_batch_size), ("pad_multiple", pad_multiple),
+                           ("patches_per_tile", patches_per_tile)):
+            if int(value) < 1:
+                raise ConfigError(f"{key} must be a positive integer, got {value!r}.")
+        super().__init__(dataset_class(name), batch_size, num_workers, **kwargs)
+        self.dataset_name = name
+        self.patch_size = patch_size
+        self.eval_batch_size = eval_batch_size
+        self.pad_multiple = pad_multiple
+        self.patches_per_tile = patches_per_tile
+        self.augment = augment
+        self.bands = tuple(kwargs.get("bands", ALL_BANDS))
+        if (mean is None) != (std is None):
+            raise ConfigError("Give both mean and std, or neither (then train statistics are used).")
+        self._given_stats = None if mean is None else (torch.tensor(mean), torch.tensor(std))
+        self._stats: tuple[Tensor, Tensor] | None = None
+        self.collate_fn = _train_collate
+
+    @property
+    def stats(self) -> tuple[Tensor, Tensor]:
+        """``(mean, std)`` per band used for normalisation, from the train split only."""
+        if self._stats is None:
+            if self._given_stats is not None:
+                self._stats = self._given_stats
+            else:
+                self._stats = band_statistics(self.dataset_class(split="train", **self.kwargs))
+            mean, std = self._stats
+            if mean.numel() != len(self.bands) or std.numel() != len(self.bands):
+                raise ConfigError(
+                    f"mean/std have {mean.numel()}/{std.numel()} values but {len(self.bands)} "
+                    f"bands are selected ({', '.join(self.bands)})."
+                )
+        return self._stats
+
+    def setup(self, stage: str) -> None:
+        """Create the split datasets and the device-side transforms."""
+        make = self.dataset_class
+        if stage == "fit":
+            self.train_dataset = RandomPatches(
+                make(split="train", **self.kwargs), self.patch_size, self.patches_per_tile
+            )
+        if stage in ("fit", "validate"):
+            self.val_dataset = make(split="val", **self.kwargs)
+        if stage == "test":
+            self.test_dataset = make(split="test", **self.kwargs)
+        if stage == "predict":
+            self.predict_dataset = make(split="test", **self.kwargs)
+        mean, std = self.stats
+        normalize = _Normalize(mean, std)
+        self.aug = normalize
+        if self.augment:
+            flips = K.AugmentationSequential(
+                K.RandomHorizontalFlip(),
+                K.RandomVerticalFlip(),
+                K.RandomRotation90(times=(0, 3)),
+                data_keys=None,
+                keepdim=True,
+            )
+            self.train_aug = _Chain(normalize, flips)
+        else:
+            self.train_aug = normalize
+
+    def _dataloader_factory(self, split: str) -> Any:
+        loader = super()._dataloader_factory(split)
+        if split == "train":
+            return loader
+        # Native-size tiles: a padding collate and the evaluation batch size.
+        return torch.utils.data.DataLoader(
+            loader.dataset,
+            batch_size=self.eval_batch_size,
+            shuffle=False,
+            num_workers=self.num_workers,
+            collate_fn=functools.partial(pad_collate, multiple=self.pad_multiple),
+            persistent_workers=self.num_workers > 0,
+        )
+
+
+class BijieDataModule(LandslideDataModule):
+    """:class:`LandslideDataModule` for :class:`landbench.datasets.Bijie`."""
+
+    dataset_name = "bijie"
+
+
+class HokkaidoDataModule(LandslideDataModule):
+    """:class:`LandslideDataModule` for :class:`landbench.datasets.Hokkaido`."""
+
+    dataset_name = "hokkaido"
+
+
+class SynthDataModule(LandslideDataModule):
+    """:class:`LandslideDataModule` for :class:`landbench.datasets.LandslideSynth`."""
+
+    dataset_name = "synth"

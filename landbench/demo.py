@@ -1,0 +1,5 @@
+"""``landbench demo`` (being written)."""
+
+
+def register(subparsers) -> None:  # noqa: D103
+    return None

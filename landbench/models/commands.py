@@ -1,0 +1,5 @@
+"""Command-line group (being written)."""
+
+
+def register(subparsers) -> None:  # noqa: D103
+    return None

@@ -1,0 +1,81 @@
+"""Plots of samples shared by every dataset: RGB, DEM hillshade, mask and prediction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)  # headless by default; a user's interactive backend wins
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def hillshade(dem: np.ndarray, azimuth: float = 315.0, altitude: float = 45.0) -> np.ndarray:
+    """Hillshade of a DEM, in [0, 1], with the sun at ``azimuth`` and ``altitude`` (degrees).
+
+    Args:
+        dem: elevation ``[H, W]``, any unit (cell size taken as 1).
+        azimuth: sun azimuth, clockwise from north.
+        altitude: sun elevation above the horizon.
+    """
+    dem = np.asarray(dem, dtype=np.float64)
+    if dem.shape[0] < 2 or dem.shape[1] < 2:
+        return np.zeros_like(dem)
+    dy, dx = np.gradient(dem)
+    slope = np.pi / 2 - np.arctan(np.hypot(dx, dy))
+    aspect = np.arctan2(-dx, dy)
+    az, alt = np.deg2rad(azimuth), np.deg2rad(altitude)
+    shaded = np.sin(alt) * np.sin(slope) + np.cos(alt) * np.cos(slope) * np.cos(az - aspect)
+    return np.clip(shaded, 0, 1)
+
+
+def rgb_for_display(image: np.ndarray) -> np.ndarray:
+    """``[3, H, W]`` raw RGB to ``[H, W, 3]`` in [0, 1] with a 2-98 percentile stretch."""
+    rgb = np.moveaxis(np.asarray(image, dtype=np.float64), 0, -1)
+    lo, hi = np.percentile(rgb, 2), np.percentile(rgb, 98)
+    return np.clip((rgb - lo) / max(hi - lo, 1e-6), 0, 1)
+
+
+def plot_sample(
+    sample: dict[str, Any],
+    bands: Sequence[str],
+    show_titles: bool = True,
+    suptitle: str | None = None,
+) -> Figure:
+    """Draw RGB, DEM hillshade, mask and (if ``sample["prediction"]`` exists) the prediction.
+
+    Args:
+        sample: a landbench sample; ``image`` ``[C, H, W]`` with channels named by ``bands``.
+        bands: names of the image channels.
+        show_titles: whether to title each panel.
+        suptitle: an optional figure title.
+
+    Returns:
+        The figure (one row of panels).
+    """
+    image = np.asarray(sample["image"])
+    panels: list[tuple[str, np.ndarray, dict[str, Any]]] = []
+    if all(b in bands for b in ("R", "G", "B")):
+        rgb = image[[bands.index(b) for b in ("R", "G", "B")]]
+        panels.append(("RGB", rgb_for_display(rgb), {}))
+    if "DEM" in bands:
+        panels.append(("DEM (hillshade)", hillshade(image[bands.index("DEM")]), {"cmap": "gray"}))
+    if "mask" in sample:
+        mask = np.asarray(sample["mask"])
+        panels.append(("Mask", mask, {"cmap": "gray", "vmin": 0, "vmax": 1}))
+    if "prediction" in sample:
+        pred = np.asarray(sample["prediction"]).squeeze()
+        panels.append(("Prediction", pred, {"cmap": "gray", "vmin": 0, "vmax": 1}))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
+    for ax, (title, data, kwargs) in zip(axes[0], panels):
+        ax.imshow(data, interpolation="nearest", **kwargs)
+        ax.axis("off")
+        if show_titles:
+            ax.set_title(title)
+    if suptitle is not None:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,29 @@
+"""Shared test configuration: headless plotting, few threads, no network."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never download: any attempt to open a non-loopback connection fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and (host.startswith("127.") or host in ("localhost", "::1")):
+            return real_connect(self, address)
+        if self.family == socket.AF_UNIX:
+            return real_connect(self, address)
+        raise RuntimeError(f"A test tried to reach the network ({address!r}).")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
