@@ -189,9 +189,13 @@ class LandslideDataModule(NonGeoDataModule):
         name = dataset or self.dataset_name
         if not name:
             raise ConfigError("LandslideDataModule needs a dataset name, e.g. dataset='synth'.")
-        for key, value in (("batch_size", batch_size), ("patch_size", patch_size),
-                           ("eval_batch_size", eval_batch_size), ("pad_multiple", pad_multiple),
-                           ("patches_per_tile", patches_per_tile)):
+        for key, value in (
+            ("batch_size", batch_size),
+            ("patch_size", patch_size),
+            ("eval_batch_size", eval_batch_size),
+            ("pad_multiple", pad_multiple),
+            ("patches_per_tile", patches_per_tile),
+        ):
             if int(value) < 1:
                 raise ConfigError(f"{key} must be a positive integer, got {value!r}.")
         super().__init__(dataset_class(name), batch_size, num_workers, **kwargs)
@@ -203,7 +207,9 @@ class LandslideDataModule(NonGeoDataModule):
         self.augment = augment
         self.bands = tuple(kwargs.get("bands", ALL_BANDS))
         if (mean is None) != (std is None):
-            raise ConfigError("Give both mean and std, or neither (then train statistics are used).")
+            raise ConfigError(
+                "Give both mean and std, or neither (then train statistics are used)."
+            )
         self._given_stats = None if mean is None else (torch.tensor(mean), torch.tensor(std))
         self._stats: tuple[Tensor, Tensor] | None = None
         self.collate_fn = _train_collate

@@ -15,3 +15,11 @@ class InvalidDataError(LandbenchError, ValueError):
 
 class ConfigError(LandbenchError, ValueError):
     """A configuration, argument or option has an unknown key or an invalid value."""
+
+
+class DatasetNotFoundError(LandbenchError, FileNotFoundError):
+    """A dataset's files are not where they were looked for (the message says where to get them)."""
+
+
+class IntegrityError(InvalidDataError):
+    """A downloaded or user-supplied archive does not match its published checksum."""

@@ -37,7 +37,10 @@ def test_manifest_hash_is_stable_and_sensitive():
     same = SplitManifest("x", "v1", {"train": ["a", "b"], "val": ["c"]})
     assert m.sha256 == same.sha256
     # pinned: the canonical serialisation must never change silently
-    assert m.to_json() == '{"dataset":"x","splits":{"test":[],"train":["a","b"],"val":["c"]},"version":"v1"}'
+    assert (
+        m.to_json()
+        == '{"dataset":"x","splits":{"test":[],"train":["a","b"],"val":["c"]},"version":"v1"}'
+    )
     other = SplitManifest("x", "v1", {"train": ["a"], "val": ["b", "c"]})
     assert other.sha256 != m.sha256
     assert SplitManifest.from_dict(m.to_dict()) == m

@@ -14,7 +14,10 @@ Subclasses set :attr:`name`, build :attr:`manifest` and implement :meth:`_load`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,6 +33,77 @@ ALL_BANDS: tuple[str, ...] = ("R", "G", "B", "DEM")
 """Every band a landbench dataset provides, in the order of the stacked model input."""
 
 RGB_BANDS: tuple[str, ...] = ("R", "G", "B")
+
+
+class DatasetCountWarning(UserWarning):
+    """The files present differ from the official release; the dataset loads what is there."""
+
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+def warn_once(key: tuple[str, str], message: str) -> None:
+    """Issue a :class:`DatasetCountWarning` once per ``key`` (e.g. dataset and root) and process."""
+    if key in _WARNED:
+        return
+    _WARNED.add(key)
+    warnings.warn(message, DatasetCountWarning, stacklevel=3)
+
+
+@dataclass
+class VerificationReport:
+    """What ``landbench datasets verify`` found in a dataset folder.
+
+    Attributes:
+        dataset: dataset name.
+        root: the folder checked.
+        counts: samples found per group (class or split).
+        expected: the official count per group.
+        problems: one line per missing, extra, unreadable or invalid file; empty when all is well.
+        dem_dtypes: stored DEM dtype (e.g. ``"uint16"``) to number of files.
+        dem_range: smallest and largest raw DEM value found, or None if no DEM was read.
+        manifest_sha256: SHA-256 of the split manifest of the files present.
+        split_counts: number of ids per split.
+    """
+
+    dataset: str
+    root: Path
+    counts: Mapping[str, int]
+    expected: Mapping[str, int]
+    problems: list[str] = field(default_factory=list)
+    dem_dtypes: Mapping[str, int] = field(default_factory=dict)
+    dem_range: tuple[float, float] | None = None
+    manifest_sha256: str | None = None
+    split_counts: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the folder matches the official release and every file is valid."""
+        return not self.problems
+
+    def format(self) -> str:
+        """A human-readable multi-line report."""
+        lines = [f"{self.dataset} in {self.root}"]
+        for group, n in self.counts.items():
+            want = self.expected.get(group)
+            note = "" if want is None or want == n else f"  (official: {want})"
+            lines.append(f"  {group}: {n}{note}")
+        if self.split_counts:
+            lines.append(
+                "  split v1: " + ", ".join(f"{s} {n}" for s, n in self.split_counts.items())
+            )
+        if self.manifest_sha256:
+            lines.append(f"  manifest sha256: {self.manifest_sha256}")
+        dtypes = ", ".join(f"{d} x{n}" for d, n in sorted(self.dem_dtypes.items())) or "none read"
+        lines.append(f"  DEM dtype: {dtypes}")
+        if self.dem_range is not None:
+            lines.append(f"  DEM raw value range: {self.dem_range[0]:g} .. {self.dem_range[1]:g}")
+        if self.problems:
+            lines.append(f"  FAILED: {len(self.problems)} problem(s)")
+            lines.extend(f"  - {p}" for p in self.problems)
+        else:
+            lines.append("  OK")
+        return "\n".join(lines)
 
 
 def check_bands(bands: Sequence[str], valid: Sequence[str] = ALL_BANDS) -> tuple[str, ...]:
@@ -121,7 +195,9 @@ class LandslideDataset(NonGeoDataset, abc.ABC):
         try:
             return self.ids.index(sample_id)
         except ValueError:
-            raise KeyError(f"{sample_id!r} is not in the {self.split} split of {self.name}.")
+            raise KeyError(
+                f"{sample_id!r} is not in the {self.split} split of {self.name}."
+            ) from None
 
     def plot(
         self,

@@ -1,0 +1,322 @@
+"""Reading and validating a set of predicted masks for one split of a dataset.
+
+A prediction set is a folder holding one single-band 8-bit PNG per sample of the split, named
+``<id>.png``, with values {0, 1} or {0, 255} (1 and 255 both mean landslide); or, in Python, a
+mapping from id to a ``[H, W]`` array. Every problem is collected first and reported together,
+naming the offending ids, and nothing is scored from a partial or inconsistent set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from landbench.exceptions import InvalidDataError
+
+if TYPE_CHECKING:
+    from landbench.datasets.base import LandslideDataset
+
+PREDICTION_SUFFIX = ".png"
+"""File suffix of a predicted mask (matched case-insensitively, then checked for duplicates)."""
+
+ALLOWED_VALUES: tuple[int, ...] = (0, 1, 255)
+"""Values a predicted mask may hold; 1 and 255 both mean landslide."""
+
+_SHOW = 20  # ids listed per problem before "... and N more"
+_VALUES = "values outside {0, 1, 255}"
+
+
+class PredictionError(InvalidDataError):
+    """A prediction set does not match the split it claims to predict.
+
+    Attributes:
+        problems: problem kind (e.g. ``"missing"``, ``"wrong size"``) to the offending ids, each
+            optionally followed by a detail (``"df003 (300x280, expected 300x300)"``).
+    """
+
+    def __init__(self, message: str, problems: Mapping[str, list[str]] | None = None):
+        super().__init__(message)
+        self.problems: dict[str, list[str]] = {k: list(v) for k, v in (problems or {}).items()}
+
+
+class _MaskProblem(PredictionError):
+    """One mask's problem, with its kind (the heading it is listed under)."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message, {kind: []})
+        self.kind = kind
+
+
+class _Problems:
+    """Collects problems by kind, then raises them all at once."""
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, list[str]] = defaultdict(list)
+
+    def add(self, kind: str, item: str) -> None:
+        self.by_kind[kind].append(item)
+
+    def __bool__(self) -> bool:
+        return any(self.by_kind.values())
+
+    def raise_if_any(self, what: str, dataset: LandslideDataset) -> None:
+        if not self:
+            return
+        manifest = dataset.manifest
+        lines = [
+            f"{what} do not match the {dataset.split} split of {dataset.name} (split "
+            f"{manifest.version}, {len(dataset.ids)} ids, manifest {manifest.sha256[:12]}); "
+            "nothing was scored. Fix these and run again:"
+        ]
+        for kind, items in self.by_kind.items():
+            items = sorted(items)
+            shown = ", ".join(items[:_SHOW])
+            more = f", ... and {len(items) - _SHOW} more" if len(items) > _SHOW else ""
+            lines.append(f"  {kind} ({len(items)}): {shown}{more}")
+        raise PredictionError("\n".join(lines), self.by_kind)
+
+
+def _split_of(dataset: LandslideDataset) -> dict[str, str]:
+    """Every id of the dataset's manifest to its split name."""
+    return {i: s for s, ids in dataset.manifest.splits.items() for i in ids}
+
+
+def _check_names(stems: Iterable[str], dataset: LandslideDataset, problems: _Problems) -> list[str]:
+    """Report missing, extra and other-split ids; return the stems that belong to the split."""
+    expected = set(dataset.ids)
+    split_of = _split_of(dataset)
+    by_fold = {i.casefold(): i for i in expected}
+    stems = list(stems)
+    present = set(stems)
+    for stem in stems:
+        if stem in expected:
+            continue
+        if stem in split_of:
+            problems.add(
+                f"named for another split (not {dataset.split})", f"{stem} ({split_of[stem]})"
+            )
+        elif stem.casefold() in by_fold:
+            problems.add(
+                "extra (not in the split)", f"{stem} (did you mean {by_fold[stem.casefold()]}?)"
+            )
+        else:
+            problems.add("extra (not in the split)", stem)
+    for sample_id in sorted(expected - present):
+        problems.add("missing", sample_id)
+    return [s for s in stems if s in expected]
+
+
+def index_prediction_folder(
+    folder: str | os.PathLike[str], dataset: LandslideDataset
+) -> dict[str, Path]:
+    """Map each id of the split to its prediction file, checking names only.
+
+    Raises:
+        PredictionError: if the folder is missing, or files are missing, extra, duplicated
+            (``a.png`` and ``a.PNG``), not PNG files, or named for another split.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PredictionError(
+            f"Prediction folder {folder} does not exist or is not a folder; give the folder that "
+            f"holds one <id>{PREDICTION_SUFFIX} per sample of the {dataset.split} split."
+        )
+    problems = _Problems()
+    by_stem: dict[str, list[Path]] = defaultdict(list)
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue  # hidden files (.DS_Store, editor swap files) are not predictions
+        if entry.is_dir():
+            problems.add("not a file", entry.name)
+        elif entry.suffix.lower() != PREDICTION_SUFFIX:
+            problems.add(f"not a {PREDICTION_SUFFIX} file", entry.name)
+        else:
+            by_stem[entry.stem].append(entry)
+    for stem, paths in by_stem.items():
+        if len(paths) > 1:
+            problems.add("duplicated", f"{stem} ({', '.join(p.name for p in paths)})")
+    # Files whose names differ only in case collide on case-insensitive file systems.
+    by_fold: dict[str, list[str]] = defaultdict(list)
+    for stem in by_stem:
+        by_fold[stem.casefold()].append(stem)
+    for stems in by_fold.values():
+        if len(stems) > 1:
+            problems.add("duplicated", f"{' / '.join(sorted(stems))} (names differ only in case)")
+    keep = _check_names(by_stem, dataset, problems)
+    problems.raise_if_any(f"Predictions in {folder}", dataset)
+    return {stem: by_stem[stem][0] for stem in keep}
+
+
+def decode_prediction(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read one predicted mask PNG as uint8 ``[H, W]`` in {0, 1}.
+
+    Raises:
+        PredictionError: if the file is unreadable, not a PNG, not single-band 8-bit, or holds
+            values outside {0, 1, 255}. The message says which.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            fmt, mode = img.format, img.mode
+            if fmt != "PNG":
+                raise _MaskProblem(
+                    "not a PNG file", f"{path.name}: not a PNG file (found {fmt or 'unknown'})."
+                )
+            if mode != "L":
+                kind = {
+                    "1": "1-bit",
+                    "P": "palette",
+                    "I;16": "16-bit",
+                    "I;16B": "16-bit",
+                    "I": "32-bit",
+                    "F": "float",
+                }.get(mode, f"{len(img.getbands())}-band {mode}")
+                raise _MaskProblem(
+                    "not single-band 8-bit",
+                    f"{path.name}: {kind} PNG; save masks as single-band 8-bit greyscale (mode L).",
+                )
+            img.load()
+            array = np.asarray(img, dtype=np.uint8)
+    except _MaskProblem:
+        raise
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+    ) as err:
+        raise _MaskProblem("unreadable", f"{path.name}: unreadable ({err}).") from err
+    return binarize(array, path.name)
+
+
+def binarize(array: Any, name: str) -> np.ndarray:
+    """A predicted mask with values in {0, 1, 255} as uint8 {0, 1} ``[H, W]``.
+
+    Leading singleton axes (``[1, H, W]``) are dropped; bool and numeric masks are accepted.
+
+    Raises:
+        PredictionError: on values outside {0, 1, 255} or a shape that is not 2-D.
+    """
+    if type(array).__module__.startswith("torch"):
+        array = array.detach().cpu().numpy()
+    array = np.asarray(array)
+    while array.ndim > 2 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != 2:
+        raise _MaskProblem(
+            "not 2-D", f"{name}: a mask must be 2-D [H, W], got shape {array.shape}."
+        )
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8)
+    if array.dtype.kind not in "iuf":
+        raise _MaskProblem(
+            "not numeric", f"{name}: masks must be numeric, got dtype {array.dtype}."
+        )
+    if array.dtype != np.uint8:
+        ok = (array == 0) | (array == 1) | (array == 255)
+        if not ok.all():
+            bad = np.unique(array[~ok])[:5].tolist()
+            raise _MaskProblem(_VALUES, f"{name}: values {bad} outside {{0, 1, 255}}.")
+        return (array != 0).astype(np.uint8)
+    if array.max(initial=0) > 1:
+        bad_mask = (array > 1) & (array != 255)
+        if bad_mask.any():
+            bad = np.unique(array[bad_mask])[:5].tolist()
+            raise _MaskProblem(_VALUES, f"{name}: values {bad} outside {{0, 1, 255}}.")
+        return (array != 0).view(np.uint8)
+    return array
+
+
+def _target_shapes(dataset: LandslideDataset, progress: bool) -> dict[str, tuple[int, int]]:
+    from tqdm.auto import tqdm
+
+    shapes = {}
+    for i in tqdm(range(len(dataset)), desc="reading ground truth", disable=not progress):
+        sample = dataset[i]
+        shapes[sample["id"]] = tuple(sample["mask"].shape)
+    return shapes
+
+
+def check_sizes(
+    predictions: Mapping[str, np.ndarray],
+    shapes: Mapping[str, tuple[int, ...]],
+    problems: _Problems,
+) -> None:
+    """Report every prediction whose ``[H, W]`` differs from its ground truth's."""
+    for sample_id, shape in shapes.items():
+        pred = predictions.get(sample_id)
+        if pred is not None and tuple(pred.shape) != tuple(shape):
+            got = "x".join(map(str, pred.shape))
+            want = "x".join(map(str, shape))
+            problems.add("wrong size (HxW)", f"{sample_id} ({got}, expected {want})")
+
+
+def read_predictions(
+    folder: str | os.PathLike[str],
+    dataset: LandslideDataset,
+    *,
+    check_size: bool = True,
+    progress: bool = False,
+) -> dict[str, np.ndarray]:
+    """Read and fully validate a folder of predicted masks for one split.
+
+    Args:
+        folder: folder with one ``<id>.png`` per sample of ``dataset``'s split.
+        dataset: the dataset split the predictions are for.
+        check_size: compare each mask's size with its ground truth (reads the split's samples);
+            :func:`~landbench.evaluation.evaluate_predictions` checks sizes while scoring instead.
+        progress: show progress bars.
+
+    Returns:
+        Id to uint8 ``[H, W]`` mask in {0, 1}, for every id of the split, in split order.
+
+    Raises:
+        PredictionError: listing, by kind, every offending id: missing, extra, duplicated,
+            named for another split, unreadable, not PNG, not single-band 8-bit, values outside
+            {0, 1, 255}, wrong size.
+    """
+    from tqdm.auto import tqdm
+
+    files = index_prediction_folder(folder, dataset)
+    problems = _Problems()
+    predictions: dict[str, np.ndarray] = {}
+    for sample_id in tqdm(dataset.ids, desc="reading predictions", disable=not progress):
+        try:
+            predictions[sample_id] = decode_prediction(files[sample_id])
+        except _MaskProblem as err:
+            problems.add(err.kind, f"{sample_id} ({err})")
+    if check_size and not problems:
+        check_sizes(predictions, _target_shapes(dataset, progress), problems)
+    problems.raise_if_any(f"Predictions in {folder}", dataset)
+    return predictions
+
+
+def check_prediction_mapping(
+    predictions: Mapping[str, Any], dataset: LandslideDataset
+) -> dict[str, np.ndarray]:
+    """Validate an in-memory mapping id -> mask like a folder (names and values; not sizes).
+
+    Returns:
+        Id to uint8 ``[H, W]`` mask in {0, 1}, in split order.
+
+    Raises:
+        PredictionError: listing the offending ids.
+    """
+    problems = _Problems()
+    keep = _check_names([str(k) for k in predictions], dataset, problems)
+    out: dict[str, np.ndarray] = {}
+    for sample_id in keep:
+        try:
+            out[sample_id] = binarize(predictions[sample_id], sample_id)
+        except _MaskProblem as err:
+            problems.add(err.kind, f"{sample_id} ({err})")
+    problems.raise_if_any("Predictions", dataset)
+    return {i: out[i] for i in dataset.ids}

@@ -1,0 +1,379 @@
+"""Rerun the protocol behind the paper's Tables 1 and 2 and compare with its published F1.
+
+For every cell of the table and every seed: train the cell's recipe from ``baselines/configs/``
+(model selection on the validation split only), evaluate the selected weights once on the test
+split with :func:`~landbench.evaluation.evaluate_model`, and aggregate mean ± std over seeds.
+Table 2's transfer cells use the weights of the Table 1 recipe ``bijie-fusionnet-resunet-mixup``
+trained with the same seed: "without fine tuning" applies them to Hokkaido unchanged (the
+``pretrained`` strategy; normalised with Hokkaido's train statistics as its config says), "with
+fine tuning" trains from them.
+
+Output folder (``reproduce/<dataset>`` by default; runs are shared by both tables)::
+
+    OUT/runs/<config>/seed-<k>/     training run folders (config.yaml, run.json, metrics.csv,
+                                    model.safetensors)
+    OUT/results/<config>/seed-<k>.json  test-split evaluation of that run
+    OUT/<table>.md|.csv|.tex        the table: reported (paper) beside recomputed values
+    OUT/<table>-runs.csv            one row per run: every metric, interval, validation F1
+    OUT/<table>-f1.png              bar chart of recomputed F1 with the reported values
+
+A completed run folder whose config matches is reused, an interrupted one is resumed, and one
+trained with another config is an error (runs are never overwritten).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from landbench._io import atomic_write_text
+from landbench.evaluation.metrics import ALL_METRICS, mean_std
+from landbench.evaluation.reported import (
+    HOKKAIDO_SPLIT_NOTE,
+    NOTES,
+    SYNTH_NOTE,
+    TABLES,
+    TITLES,
+    ReportedCell,
+)
+from landbench.exceptions import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DATASET_CHOICES: tuple[str, ...] = ("synth", "bijie", "real")
+"""``synth``: the LandslideSynth presets; ``bijie`` / ``real``: the real Bijie and Hokkaido."""
+
+QUICK_OVERRIDES: tuple[str, ...] = (
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=2",
+    "trainer.limit_val_batches=2",
+    "model.kwargs.size=tiny",
+)
+"""Overrides of ``quick=True`` (a smoke run of the whole protocol in minutes on a CPU)."""
+
+QUICK_SYNTH_OVERRIDES: tuple[str, ...] = (
+    "data.kwargs.size=32",
+    "data.kwargs.n=60",
+    "data.patch_size=32",
+    "data.batch_size=4",
+    "data.eval_batch_size=4",
+)
+"""Extra ``quick`` overrides on synthetic data: small tiles and few of them."""
+
+ROW_LABELS = {"table1": ("Backbone", "Mixup"), "table2": ("Strategy", None)}
+
+
+def default_config_dir() -> Path:
+    """``baselines/configs`` of the working directory, else of the landbench source checkout.
+
+    Raises:
+        ConfigError: if neither exists (pass ``config_dir``).
+    """
+    candidates = [
+        Path.cwd() / "baselines" / "configs",
+        Path(__file__).resolve().parents[2] / "baselines" / "configs",
+    ]
+    for path in candidates:
+        if path.is_dir():
+            return path
+    raise ConfigError(
+        "Cannot find baselines/configs (looked in "
+        + ", ".join(str(c) for c in candidates)
+        + "); run from a landbench checkout or pass config_dir / --configs."
+    )
+
+
+def config_name(cell_config: str, dataset: str) -> str:
+    """The config stem of a cell for ``dataset`` (``synth-`` prefix on synthetic data)."""
+    return f"synth-{cell_config}" if dataset == "synth" else cell_config
+
+
+def _check_args(table: str, dataset: str, seeds: int) -> None:
+    if table not in TABLES:
+        raise ConfigError(f"Unknown table {table!r}; choose one of {', '.join(TABLES)}.")
+    if dataset not in DATASET_CHOICES:
+        raise ConfigError(
+            f"Unknown dataset {dataset!r} for reproduce; choose one of "
+            f"{', '.join(DATASET_CHOICES)}."
+        )
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"seeds must be a positive integer, got {seeds!r}.")
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """A config dict without the keys that may change between runs of the same recipe."""
+    from landbench.training.runner import RESUMABLE_CHANGES
+
+    out = json.loads(json.dumps(config))
+    for key in RESUMABLE_CHANGES:
+        node = out
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.get(part, {})
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return out
+
+
+def _run_status(run_dir: Path) -> str | None:
+    path = run_dir / "run.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError):
+        return None
+
+
+def run_or_reuse(
+    config_path: Path,
+    run_dir: Path,
+    overrides: Sequence[str],
+    train_fn: Callable[..., Path] | None = None,
+) -> Path:
+    """Train ``config_path`` into ``run_dir``, reuse it if complete, resume it if interrupted.
+
+    Raises:
+        ConfigError: if ``run_dir`` holds a run of another config (it is never overwritten).
+    """
+    import yaml
+
+    from landbench.training.config import load_config
+
+    if train_fn is None:
+        from landbench.training import train as train_fn
+    if not run_dir.exists():
+        return Path(train_fn(config_path, out_dir=run_dir, overrides=list(overrides)))
+    wanted = _comparable(load_config(config_path, overrides).to_dict())
+    try:
+        existing = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        existing = None
+    if not isinstance(existing, dict) or _comparable(existing) != wanted:
+        raise ConfigError(
+            f"{run_dir} holds a run of another config than {config_path.name} with overrides "
+            f"{list(overrides)}; remove it or choose another output folder."
+        )
+    if _run_status(run_dir) == "completed" and (run_dir / "model.safetensors").is_file():
+        logger.info("reusing completed run %s", run_dir)
+        return run_dir
+    logger.info("resuming run %s", run_dir)
+    return Path(train_fn(config_path, out_dir=run_dir, overrides=list(overrides), resume=True))
+
+
+def _test_dataset(run_dir: Path) -> Any:
+    """The test split the run's config trained for (same dataset, root and options)."""
+    import landbench
+    from landbench.training.config import load_config
+
+    cfg = load_config(run_dir / "config.yaml")
+    return landbench.load(cfg.data.dataset, split="test", root=cfg.data.root, **cfg.data.kwargs)
+
+
+def _best_val_f1(run_dir: Path) -> float:
+    try:
+        info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return float("nan")
+    best = info.get("best_metrics") or {}
+    value = best.get("val_f1", best.get("f1"))
+    return float(value) if isinstance(value, int | float) else float("nan")
+
+
+def _cells(table: str) -> tuple[ReportedCell, ...]:
+    return TABLES[table]
+
+
+def reproduce_table(
+    table: str,
+    dataset: str = "synth",
+    seeds: int = 1,
+    out_dir: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
+    overrides: Iterable[str] = (),
+    *,
+    quick: bool = False,
+    device: str = "cpu",
+    progress: bool = True,
+    config_dir: str | os.PathLike[str] | None = None,
+    figures: bool = True,
+    train_fn: Callable[..., Path] | None = None,
+) -> pd.DataFrame:
+    """Train, select on validation, evaluate on test and tabulate one of the paper's tables.
+
+    Args:
+        table: ``"table1"`` (Bijie, three backbones x Mixup) or ``"table2"`` (Hokkaido,
+            three learning strategies).
+        dataset: ``"synth"`` (LandslideSynth presets, minutes on a CPU) or ``"bijie"`` /
+            ``"real"`` (the real Bijie and Hokkaido data under ``root``).
+        seeds: number of seeds per cell (0, 1, ..., seeds - 1).
+        out_dir: output folder (default ``reproduce/<dataset>``).
+        root: folder of the real datasets (overrides ``data.root`` of every config).
+        overrides: ``key=value`` config overrides for every run (e.g. ``trainer.max_epochs=3``).
+        quick: a smoke run: :data:`QUICK_OVERRIDES` (and :data:`QUICK_SYNTH_OVERRIDES`) first.
+        device: torch device of the test-split evaluation.
+        progress: show progress bars.
+        config_dir: folder of the recipes (default :func:`default_config_dir`).
+        figures: also write the F1 bar chart.
+        train_fn: the training function (default :func:`landbench.training.train`).
+
+    Returns:
+        The tidy table, one row per cell: ``row``, ``column``, ``reported_f1``, ``n_seeds``,
+        ``<metric>_mean`` and ``<metric>_std`` for every metric, ``f1_ci_low`` / ``f1_ci_high``
+        (mean of the per-seed 95% bootstrap bounds); ``attrs`` holds title and notes.
+
+    Raises:
+        ConfigError: for an unknown table or dataset, a missing or invalid config, or a run
+            folder of another config, before any training starts where possible.
+    """
+    from landbench.evaluation.evaluate import evaluate_model
+    from landbench.evaluation.tables import write_tables
+    from landbench.training.config import check_resources, load_config
+
+    _check_args(table, dataset, seeds)
+    real = dataset != "synth"
+    config_dir = Path(config_dir) if config_dir is not None else default_config_dir()
+    out = (
+        Path(out_dir) if out_dir is not None else Path("reproduce") / ("real" if real else dataset)
+    )
+    base: list[str] = []
+    if quick:
+        base += list(QUICK_OVERRIDES) + ([] if real else list(QUICK_SYNTH_OVERRIDES))
+    if root is not None:
+        base.append(f"data.root={Path(root).expanduser().resolve()}")
+    if not progress:
+        base.append("trainer.progress_bar=false")
+    base += list(overrides)
+
+    cells = _cells(table)
+    # Every recipe, including the Table 2 source, is loaded and checked before any training.
+    plan: dict[str, Path] = {}
+    for cell in cells:
+        for stem in filter(None, (cell.source_config, cell.config)):
+            name = config_name(stem, dataset)
+            path = config_dir / f"{name}.yaml"
+            if not path.is_file():
+                raise ConfigError(f"Missing recipe {path} for {table} cell {cell.key!r}.")
+            cfg = load_config(path, base)
+            checkable = dataclasses.replace(
+                cfg, transfer=dataclasses.replace(cfg.transfer, weights=None)
+            )
+            check_resources(checkable, str(path))
+            plan[stem] = path
+
+    runs: list[dict[str, Any]] = []
+    for seed in range(seeds):
+        seed_overrides = [*base, f"seed={seed}"]
+        done: dict[str, Path] = {}
+
+        def run(
+            stem: str,
+            extra: Sequence[str] = (),
+            seed: int = seed,
+            base: Sequence[str] = seed_overrides,
+        ) -> Path:
+            run_dir = out / "runs" / config_name(stem, dataset) / f"seed-{seed}"
+            return run_or_reuse(plan[stem], run_dir, [*base, *extra], train_fn)
+
+        for cell in cells:
+            extra: list[str] = []
+            if cell.source_config is not None:
+                if cell.source_config not in done:
+                    done[cell.source_config] = run(cell.source_config)
+                source = (done[cell.source_config] / "model.safetensors").resolve()
+                extra.append(f"transfer.weights={source}")
+            run_dir = run(cell.config, extra)
+            done[cell.config] = run_dir
+            result = evaluate_model(
+                run_dir, _test_dataset(run_dir), device=device, progress=progress
+            )
+            result_path = out / "results" / config_name(cell.config, dataset) / f"seed-{seed}.json"
+            result.write_json(result_path)
+            runs.append(
+                {
+                    "table": table,
+                    "key": cell.key,
+                    "seed": seed,
+                    "config": config_name(cell.config, dataset),
+                    "run_dir": str(run_dir),
+                    "result": str(result_path),
+                    "dataset": result.dataset,
+                    "split_version": result.split_version,
+                    "manifest_sha256": result.manifest_sha256,
+                    "val_f1": _best_val_f1(run_dir),
+                    **{m: result.metrics[m] for m in ALL_METRICS},
+                    "f1_ci_low": result.intervals["f1"].low,
+                    "f1_ci_high": result.intervals["f1"].high,
+                }
+            )
+
+    frame = summarize(table, runs, dataset)
+    runs_frame = pd.DataFrame(runs)
+    write_tables(frame, out, table)
+    atomic_write_text(
+        out / f"{table}-runs.csv",
+        runs_frame.to_csv(index=False, float_format="%.6f", lineterminator="\n"),
+    )
+    if figures:
+        from landbench.evaluation.figures import plot_f1_bars, save_figure
+
+        save_figure(plot_f1_bars(frame), out / f"{table}-f1.png")
+    return frame
+
+
+def summarize(table: str, runs: Sequence[dict[str, Any]], dataset: str) -> pd.DataFrame:
+    """Aggregate per-seed run rows into the tidy table of :func:`reproduce_table`.
+
+    Args:
+        table: ``"table1"`` or ``"table2"``.
+        runs: one dict per (cell, seed) with ``key`` and every metric of :data:`ALL_METRICS`
+            (plus ``f1_ci_low`` / ``f1_ci_high``).
+        dataset: the ``dataset`` argument of :func:`reproduce_table` (for the notes).
+    """
+    rows = []
+    for cell in _cells(table):
+        mine = [r for r in runs if r["key"] == cell.key]
+        row: dict[str, Any] = {
+            "table": table,
+            "key": cell.key,
+            "row": cell.row,
+            "column": cell.column,
+            "config": config_name(cell.config, dataset),
+            "reported_f1": cell.f1,
+            "reported_dataset": cell.dataset,
+            "recomputed_dataset": mine[0]["dataset"] if mine else "",
+            "n_seeds": len(mine),
+        }
+        for metric in ALL_METRICS:
+            agg = mean_std([r[metric] for r in mine])
+            row[f"{metric}_mean"], row[f"{metric}_std"] = agg.mean, agg.std
+        for bound in ("f1_ci_low", "f1_ci_high"):
+            values = [r[bound] for r in mine if np.isfinite(r[bound])]
+            row[bound] = float(np.mean(values)) if values else float("nan")
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    row_label, column_label = ROW_LABELS[table]
+    notes = list(NOTES)
+    if dataset == "synth":
+        notes.append(SYNTH_NOTE)
+    if table == "table2":
+        notes.append(HOKKAIDO_SPLIT_NOTE)
+    frame.attrs.update(
+        {
+            "table": table,
+            "title": TITLES[table]
+            + (" (recomputed on LandslideSynth)" if dataset == "synth" else ""),
+            "notes": notes,
+            "row_label": row_label,
+            "column_label": column_label,
+        }
+    )
+    return frame

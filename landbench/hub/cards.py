@@ -1,0 +1,284 @@
+"""Dataset cards: templates in ``datasets_cards/`` rendered with ``huggingface_hub``.
+
+A template is a Hugging Face dataset card whose YAML front matter holds what never changes
+(licence, task categories, tags, pretty name) and whose Markdown body is a Jinja2 template. At
+build time :func:`render_card` adds what depends on the build (``configs`` with explicit
+``data_files``, ``dataset_info`` with features and split sizes, ``size_categories``) and fills
+the body from the build (counts, manifest SHA-256, fields and splits tables) through
+:meth:`huggingface_hub.DatasetCard.from_template`. Every variable the body uses must be known,
+and the rendered card must hold no placeholder, or rendering fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from landbench.exceptions import DatasetNotFoundError
+from landbench.hub.errors import CardMismatchError
+
+CARDS_DIR = Path(__file__).resolve().parents[2] / "datasets_cards"
+"""The card templates of a source checkout (``datasets_cards/<name>.md``)."""
+
+PLACEHOLDER_PATTERN = re.compile(
+    r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\[More Information Needed\]|\b(?:TODO|TBD|FIXME|XXX)\b",
+    re.DOTALL,
+)
+"""Text that must not survive rendering: Jinja markers and the usual card placeholders."""
+
+UNKNOWN_LICENSES: frozenset[str] = frozenset({"other", "unknown"})
+"""Licence identifiers whose terms a tool cannot check: publishing them needs permission."""
+
+FIELD_DOCS: dict[str, tuple[str, str]] = {
+    "id": ("string", "the sample's stem (file name without suffix) in the source archive"),
+    "image": (
+        "Image (PNG, 8-bit RGB)",
+        "R, G, B raw digital numbers 0-255; `np.asarray(row['image'])` is `[H, W, 3]` uint8",
+    ),
+    "dem": (
+        "Image (TIFF, 32-bit float, PIL mode `F`)",
+        "the DEM in the source's raw units; `np.asarray(row['dem'])` is `[H, W]` float32",
+    ),
+    "mask": (
+        "Image (PNG, 8-bit grey)",
+        "1 = landslide, 0 = background (values 0/1, not 0/255); all 0 for non-landslide tiles",
+    ),
+    "is_landslide": ("bool", "whether the sample belongs to the landslide class"),
+    "crs": ("string (WKT)", "coordinate reference system of the snippet"),
+    "transform": (
+        "list of 6 float64",
+        "affine pixel-to-CRS transform `(a, b, c, d, e, f)` as in rasterio/GDAL",
+    ),
+}
+
+
+def template_path(name: str, template: str | os.PathLike[str] | None = None) -> Path:
+    """The card template of dataset ``name``.
+
+    Args:
+        name: dataset name (``bijie``, ``hokkaido``, ``synth``).
+        template: an explicit template file, overriding ``datasets_cards/<name>.md``.
+
+    Raises:
+        DatasetNotFoundError: if the template does not exist.
+    """
+    path = Path(template) if template is not None else CARDS_DIR / f"{name}.md"
+    if not path.is_file():
+        raise DatasetNotFoundError(
+            f"Dataset card template {path} does not exist; pass --card-template with a card "
+            "template, or run from a landbench source checkout (datasets_cards/)."
+        )
+    return path
+
+
+def size_category(n: int) -> str:
+    """The Hub's ``size_categories`` label for ``n`` examples."""
+    bounds = [
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+    ]
+    for bound, label in bounds:
+        if n < bound:
+            return label
+    return "n>10M"
+
+
+def fields_table(columns: Sequence[str]) -> str:
+    """Markdown table documenting ``columns``."""
+    lines = ["| field | type | content |", "|---|---|---|"]
+    lines += [f"| `{c}` | {FIELD_DOCS[c][0]} | {FIELD_DOCS[c][1]} |" for c in columns]
+    return "\n".join(lines)
+
+
+def splits_table(splits: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown table of split sizes from the build record's ``splits``."""
+    lines = [
+        "| split | examples | landslide | non-landslide | shards |",
+        "|---|---:|---:|---:|---|",
+    ]
+    total = [0, 0]
+    for split, info in splits.items():
+        n, pos = int(info["num_examples"]), int(info["num_landslide"])
+        total[0] += n
+        total[1] += pos
+        files = ", ".join(f"`{f}`" for f in info["files"])
+        lines.append(f"| {split} | {n} | {pos} | {n - pos} | {files} |")
+    lines.append(f"| **all** | **{total[0]}** | **{total[1]}** | **{total[0] - total[1]}** | |")
+    return "\n".join(lines)
+
+
+def find_placeholders(text: str) -> list[str]:
+    """Leftover template placeholders in a rendered card (empty when the card is final)."""
+    return [m.group(0) for m in PLACEHOLDER_PATTERN.finditer(text)]
+
+
+def _split_front_matter(text: str, path: Path) -> tuple[str, str]:
+    match = re.match(r"\A---\s*\n(.*?\n)---\s*\n(.*)\Z", text, re.DOTALL)
+    if match is None:
+        raise CardMismatchError(f"{path} has no YAML front matter between '---' lines.")
+    return match.group(1), match.group(2)
+
+
+def card_data_of(record: Mapping[str, Any], template: Path) -> Any:
+    """The card's YAML metadata: the template's static fields plus build-dependent ones.
+
+    Args:
+        record: the build record (see :mod:`landbench.hub.build`).
+        template: the card template.
+
+    Returns:
+        A :class:`huggingface_hub.DatasetCardData`.
+    """
+    import yaml
+    from datasets import DatasetInfo, SplitDict, SplitInfo
+    from datasets.info import DatasetInfosDict
+    from huggingface_hub import DatasetCardData
+
+    from landbench.hub.format import hub_features
+
+    front, _ = _split_front_matter(template.read_text(encoding="utf-8"), template)
+    static = yaml.safe_load(front) or {}
+    config = record["config_name"]
+    data = DatasetCardData(**static)
+    data.size_categories = [size_category(record["num_examples"])]
+    data.configs = [
+        {
+            "config_name": config,
+            "default": True,
+            "data_files": [
+                {"split": split, "path": list(info["files"])}
+                for split, info in record["splits"].items()
+            ],
+        }
+    ]
+    split_dict = SplitDict()
+    for split, info in record["splits"].items():
+        split_dict.add(
+            SplitInfo(name=split, num_bytes=info["num_bytes"], num_examples=info["num_examples"])
+        )
+    info = DatasetInfo(
+        features=hub_features(record["georeferenced"]),
+        splits=split_dict,
+        config_name=config,
+        download_size=record["download_size"],
+        dataset_size=sum(i["num_bytes"] for i in record["splits"].values()),
+    )
+    DatasetInfosDict({config: info}).to_dataset_card_data(data)
+    return data
+
+
+def render_card(record: Mapping[str, Any], template: Path) -> str:
+    """Render the dataset card of a build.
+
+    Args:
+        record: the build record (counts, files, manifest SHA-256, ...).
+        template: the card template (YAML front matter + Jinja2 Markdown body).
+
+    Returns:
+        The card's full text (``README.md``).
+
+    Raises:
+        CardMismatchError: if the template uses a variable the build does not provide, or the
+            rendered card still holds a placeholder.
+    """
+    import jinja2
+    import jinja2.meta
+    from huggingface_hub import DatasetCard
+
+    _, body = _split_front_matter(template.read_text(encoding="utf-8"), template)
+    data = card_data_of(record, template)
+    context = card_context(record)
+    context.update({k: v for k, v in data.to_dict().items() if k not in context})
+    try:
+        used = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(body))
+    except jinja2.TemplateSyntaxError as err:
+        raise CardMismatchError(
+            f"{template}, body line {err.lineno}: invalid template syntax ({err.message}); "
+            "write literal braces as {{ '{{' }}."
+        ) from None
+    unknown = sorted(used - set(context))
+    if unknown:
+        raise CardMismatchError(
+            f"{template} uses unknown variable(s) {unknown}; available: {sorted(context)}."
+        )
+    card = DatasetCard.from_template(
+        data, template_str="---\n{{ card_data }}\n---\n" + body, **context
+    )
+    text = str(card).rstrip("\n") + "\n"
+    left = find_placeholders(text)
+    if left:
+        raise CardMismatchError(f"The card rendered from {template} still holds {left[:5]}.")
+    return text
+
+
+def card_context(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables a card template may use, all derived from the build record."""
+    kwargs = record.get("dataset_kwargs") or {}
+    nodata = record.get("dem_nodata")
+    return {
+        "dataset": record["dataset"],
+        "config_name": record["config_name"],
+        "split_version": record["split_version"],
+        "manifest_sha256": record["manifest_sha256"],
+        "num_examples": record["num_examples"],
+        "counts": {s: i["num_examples"] for s, i in record["splits"].items()},
+        "splits_table": splits_table(record["splits"]),
+        "fields_table": fields_table(record["columns"]),
+        "georeferenced": record["georeferenced"],
+        "landbench_version": record["landbench_version"],
+        "complete": record["complete"],
+        "completeness": _completeness(record),
+        "dataset_kwargs": ", ".join(f"`{k}={v!r}`" for k, v in sorted(kwargs.items()))
+        or "none (defaults)",
+        "dataset_config": ", ".join(
+            f"`{k}={v!r}`" for k, v in sorted((record.get("dataset_config") or {}).items())
+        )
+        or "not reported",
+        "dem_nodata": "none declared (every value is data)" if nodata is None else repr(nodata),
+    }
+
+
+def _completeness(record: Mapping[str, Any]) -> str:
+    if record["complete"]:
+        return "The build holds every sample of the official release, checked file by file."
+    problems = record.get("incomplete_problems") or []
+    shown = "".join(f"\n- {p}" for p in problems[:5])
+    more = record.get("num_incomplete_problems", len(problems)) - min(len(problems), 5)
+    return (
+        "**Partial copy.** It was built with `--allow-incomplete` from a raw folder that differs "
+        "from the official release:\n" + shown + (f"\n- and {more} more" if more > 0 else "")
+    )
+
+
+def read_card(folder: Path) -> Any:
+    """Load ``folder/README.md`` as a :class:`huggingface_hub.DatasetCard`.
+
+    Raises:
+        DatasetNotFoundError: if there is no card.
+        CardMismatchError: if its YAML cannot be parsed.
+    """
+    from huggingface_hub import DatasetCard
+
+    path = folder / "README.md"
+    if not path.is_file():
+        raise DatasetNotFoundError(f"{path} does not exist; a build needs its dataset card.")
+    try:
+        return DatasetCard.load(path)
+    except Exception as err:  # huggingface_hub raises ValueError/yaml errors on bad metadata
+        raise CardMismatchError(f"{path} has invalid YAML metadata: {err}") from None
+
+
+def license_is_unknown(card_data: Any) -> bool:
+    """Whether the card's licence terms are not a known open licence (``other``/``unknown``)."""
+    licenses = card_data.license
+    if licenses is None:
+        return True
+    if isinstance(licenses, str):
+        licenses = [licenses]
+    return any(str(lic).lower() in UNKNOWN_LICENSES for lic in licenses)

@@ -1,0 +1,169 @@
+"""Scoring a submission: validate it, recompute every figure, record the result atomically.
+
+Only the evaluator's figures reach the leaderboard. A result file,
+``<leaderboard>/results/<entry>.json`` (schema ``schema/result-v1.json``), records per dataset the
+recomputed counts, metrics and bootstrap intervals (the evaluator's ``EvaluationResult.to_dict``),
+the split version and manifest hash it was scored against, the dataset options that rebuild a
+synthetic split, a SHA-256 over the decoded predictions, and the submission's metadata and time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from landbench._io import atomic_write_json
+from landbench._version import __version__
+from landbench.leaderboard.errors import SubmissionError
+from landbench.leaderboard.schema import CURRENT_VERSION, schema_problems
+from landbench.leaderboard.submission import Submission, is_synthetic, validate_submission
+
+RESULTS_DIR = "results"
+"""Folder of a leaderboard holding one ``<entry>.json`` per scored submission."""
+
+DEFAULT_LEADERBOARD_DIR = "leaderboard"
+"""The leaderboard folder of the repository."""
+
+
+def predictions_sha256(predictions: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over decoded binary masks, independent of how the PNGs were encoded.
+
+    For each id in sorted order, the digest takes the UTF-8 line ``<id>``, the line ``<H>x<W>``
+    (each ended by a newline), then the mask as ``H * W`` bytes in row-major order: 1 for
+    landslide (any non-zero value), 0 else.
+    Re-encoding the PNGs (other compression, {0, 255} instead of {0, 1}) keeps the digest.
+
+    Args:
+        predictions: id to mask ``[H, W]``.
+
+    Returns:
+        The hex digest.
+    """
+    digest = hashlib.sha256()
+    for sample_id in sorted(predictions):
+        mask = np.asarray(predictions[sample_id])
+        if mask.ndim != 2:
+            raise ValueError(f"mask {sample_id!r} has shape {mask.shape}; expected [H, W].")
+        h, w = mask.shape
+        digest.update(f"{sample_id}\n{h}x{w}\n".encode())
+        digest.update(np.ascontiguousarray(mask != 0, dtype=np.uint8).tobytes())
+    return digest.hexdigest()
+
+
+def results_dir(leaderboard_dir: str | os.PathLike[str]) -> Path:
+    """The folder of result files of a leaderboard."""
+    return Path(leaderboard_dir) / RESULTS_DIR
+
+
+def taken_entries(leaderboard_dir: str | os.PathLike[str]) -> set[str]:
+    """Entry names that already have a result file."""
+    folder = results_dir(leaderboard_dir)
+    return {p.stem for p in folder.glob("*.json")} if folder.is_dir() else set()
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def score_submission(
+    submission: Submission, submitted_at: str | None = None, progress: bool = False
+) -> dict[str, Any]:
+    """Recompute every figure of a checked submission with the evaluator.
+
+    Args:
+        submission: from :func:`~landbench.leaderboard.submission.validate_submission`.
+        submitted_at: ISO 8601 UTC time to record (default: now).
+        progress: show a progress bar while evaluating.
+
+    Returns:
+        The result record (see the module docstring), valid against the result schema.
+    """
+    from landbench.evaluation import evaluate_predictions
+
+    results = {}
+    for name in sorted(submission.datasets):
+        dataset = submission.datasets[name]
+        predictions = submission.predictions[name]
+        spec = submission.metadata["datasets"][name]
+        evaluation = evaluate_predictions(predictions, dataset, progress=progress)
+        config = getattr(dataset, "config", None)
+        results[name] = {
+            "synthetic": is_synthetic(name),
+            "split": dataset.split,
+            "split_version": dataset.manifest.version,
+            "manifest_sha256": dataset.manifest.sha256,
+            "dataset_kwargs": dict(spec.get("dataset_kwargs", {})),
+            "n_samples": len(dataset.ids),
+            "predictions_sha256": predictions_sha256(predictions),
+            "evaluation": evaluation.to_dict(),
+        }
+        if isinstance(config, Mapping):  # e.g. the generator version of synthetic tiles
+            results[name]["dataset_config"] = dict(config)
+    record = {
+        "schema_version": CURRENT_VERSION["result"],
+        "kind": "recomputed",
+        "entry": submission.entry,
+        "submitted_at": submitted_at or _utc_now(),
+        "scored_with": {"landbench_version": __version__},
+        "submission": submission.metadata,
+        "results": results,
+    }
+    # Round-trip through JSON types so that the record written equals the record returned.
+    problems = schema_problems(_jsonable(record), "result", "result")
+    if problems:  # a bug, not a user error: the evaluator's output no longer fits the schema
+        raise RuntimeError("result record does not fit its schema: " + "; ".join(problems))
+    return record
+
+
+def _jsonable(obj: Any) -> Any:
+    """``obj`` with numpy scalars and tuples turned into JSON types."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def submit(
+    submission_path: str | os.PathLike[str],
+    leaderboard_dir: str | os.PathLike[str] = DEFAULT_LEADERBOARD_DIR,
+    root: str | None = None,
+    progress: bool = False,
+    submitted_at: str | None = None,
+) -> Path:
+    """Validate a submission, recompute its scores and add it to a leaderboard.
+
+    Nothing is written unless every check passes; the result file is written atomically and an
+    existing entry is never replaced. Run :func:`~landbench.leaderboard.rendering.render` afterwards
+    to update the tables.
+
+    Args:
+        submission_path: a submission folder or ``.zip``.
+        leaderboard_dir: the leaderboard folder (its ``results/`` receives the result).
+        root: raw-data folder of real datasets (None: each dataset's default).
+        progress: show a progress bar while evaluating.
+        submitted_at: ISO 8601 UTC time to record (default: now).
+
+    Returns:
+        The path of the new result file, ``<leaderboard_dir>/results/<entry>.json``.
+
+    Raises:
+        SubmissionError: listing every problem of the submission.
+    """
+    submission = validate_submission(submission_path, root=root, leaderboard_dir=leaderboard_dir)
+    record = _jsonable(score_submission(submission, submitted_at, progress))
+    target = results_dir(leaderboard_dir) / f"{submission.entry}.json"
+    if target.exists():  # submitted concurrently while we were scoring
+        raise SubmissionError(
+            submission_path,
+            [f"entry {submission.entry!r} is already on the leaderboard; choose another name."],
+        )
+    return atomic_write_json(target, record, overwrite=False)

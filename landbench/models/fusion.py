@@ -1,0 +1,231 @@
+"""The RGB + DEM fusion network of Lissak & Corpetti (IGARSS 2024, section 3 and figure 1).
+
+Three stages, as in the paper:
+
+* **Encoding**: separate encoders for the RGB image and the DEM. The DEM encoder is a residual
+  CNN; the RGB encoder's backbone is selectable as in the paper's Table 1: a residual U-Net
+  encoder trained from scratch (``fusionnet-resunet``, the paper's best), a plain U-Net encoder
+  trained from scratch (``fusionnet-unet``) or VGG16 (``fusionnet-vgg16``, torchvision; ImageNet
+  weights from a local file only).
+* **Fusion**: the deepest RGB and DEM features are concatenated and fused in the latent space by
+  a 1x1 convolution and a residual block.
+* **Decoding**: residual blocks with spatial attention layers (see
+  :mod:`landbench.models.attention` for the choice of attention); the skip connection of each
+  level is the *sum* of the corresponding RGB and DEM encodings.
+
+The paper does not give widths or depth; they are configurable (``base_channels``, ``depth``)
+with presets ``size="tiny" | "small" | "base"``. ``base`` is the default and was chosen so that a
+training step costs about as much per image as segmentation-models-pytorch's U-Net with a
+ResNet-34 encoder (see ``tests/benchmarks/test_bench_models.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from torch import Tensor, nn
+
+from landbench.exceptions import ConfigError
+from landbench.models.base import INPUT_BANDS, ZooModel, crop_to
+from landbench.models.blocks import ResidualBlock
+from landbench.models.decoders import ResidualDecoder
+from landbench.models.encoders import ResUNetEncoder, UNetEncoder, VGG16Encoder
+from landbench.models.registry import register_model
+
+PAPER = "Lissak & Corpetti, IGARSS 2024, doi:10.1109/IGARSS53475.2024.10641385"
+
+#: Width/depth presets. ``tiny`` runs in a few ms per 64 px tile on a CPU (demos, tests).
+FUSION_SIZES: dict[str, dict[str, int]] = {
+    "tiny": {"base_channels": 8, "depth": 3},
+    "small": {"base_channels": 16, "depth": 4},
+    "base": {"base_channels": 24, "depth": 4},
+}
+
+
+class LatentFusion(nn.Module):
+    """Fuse RGB and DEM bottleneck features: concatenate, 1x1 conv + BN + ReLU, residual block.
+
+    Shape:
+        ``([N, C, h, w], [N, C, h, w]) -> [N, C, h, w]``.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.mix = nn.Sequential(
+            nn.Conv2d(2 * channels, channels, 1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+        )
+        self.block = ResidualBlock(channels, channels)
+
+    def forward(self, rgb: Tensor, dem: Tensor) -> Tensor:
+        """Fuse the two bottleneck maps."""
+        import torch
+
+        return self.block(self.mix(torch.cat([rgb, dem], dim=1)))
+
+
+class FusionNet(ZooModel):
+    """RGB + DEM fusion network with attention (Lissak & Corpetti 2024).
+
+    Args:
+        size: preset of ``base_channels`` and ``depth``: ``"tiny"``, ``"small"`` or ``"base"``.
+        base_channels: width of the finest level (doubles at each level); overrides the preset.
+            For VGG16, 64 is the original network (the default when ``pretrained``).
+        depth: number of downsamplings (the input is padded to a multiple of ``2**depth``);
+            overrides the preset.
+        attention: use spatial attention layers in the decoder (False for an ablation).
+        pretrained: VGG16 backbone only: load torchvision's ImageNet weights from a local file.
+        weights_path: VGG16 backbone only: that file (default: the torch hub cache).
+
+    Attributes:
+        rgb_encoder: encoder of channels 0-2 (R, G, B).
+        dem_encoder: residual encoder of channel 3 (DEM).
+        fusion: the latent-space fusion of the two bottlenecks.
+        decoder: residual decoder with attention.
+        head: 1x1 convolution to the landslide logit.
+
+    Shape:
+        ``forward(x)``: ``[N, 4, H, W] -> [N, 1, H, W]`` logits, any ``H``, ``W``.
+
+        ``forward(x, return_attention=True)`` (or ``return_features=True``) returns a dict:
+
+        * ``"logits"``: ``[N, 1, H, W]``;
+        * ``"attention"``: ``depth`` maps in ``(0, 1)``, coarsest first: ``attention[k]`` is
+          ``[N, 1, ceil(H / 2**j), ceil(W / 2**j)]`` with ``j = depth - 1 - k``, so
+          ``attention[-1]`` is ``[N, 1, H, W]`` (empty list if ``attention=False``);
+        * ``"features"``: the last decoder feature map before the head, ``[N, C0, H, W]`` with
+          ``C0 = base_channels`` (the paper's figure 2 shows one channel of such a map);
+        * ``"latent"``: the fused bottleneck, ``[N, C_d, ceil(H / 2**depth), ceil(W / 2**depth)]``.
+    """
+
+    #: The RGB backbone, fixed by each registered subclass.
+    backbone: ClassVar[str] = "resunet"
+    bands_used = INPUT_BANDS
+
+    def __init__(
+        self,
+        *,
+        size: str = "base",
+        base_channels: int | None = None,
+        depth: int | None = None,
+        attention: bool = True,
+        pretrained: bool = False,
+        weights_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__()
+        presets = FUSION_SIZES
+        if size not in presets:
+            raise ConfigError(f"Unknown size {size!r}; choose one of {sorted(presets)}.")
+        if pretrained and base_channels is None and self.backbone == "vgg16":
+            base_channels = 64  # ImageNet VGG16 exists at its original width only
+        base_channels = int(
+            presets[size]["base_channels"] if base_channels is None else base_channels
+        )
+        depth = int(presets[size]["depth"] if depth is None else depth)
+        if base_channels < 1 or not 1 <= depth <= 6:
+            raise ConfigError(
+                f"Need base_channels >= 1 and 1 <= depth <= 6, got {base_channels} and {depth}."
+            )
+        if (pretrained or weights_path is not None) and self.backbone != "vgg16":
+            raise ConfigError(
+                "pretrained/weights_path only apply to fusionnet-vgg16; the residual and plain "
+                "U-Net backbones are trained from scratch (load landbench weights with "
+                "landbench.models.load_weights)."
+            )
+        if self.backbone == "vgg16":
+            self.rgb_encoder: nn.Module = VGG16Encoder(
+                3, base_channels, depth, pretrained=pretrained, weights_path=weights_path
+            )
+            widths = self.rgb_encoder.out_channels
+        else:
+            widths = tuple(base_channels * 2**i for i in range(depth + 1))
+            encoder_cls = ResUNetEncoder if self.backbone == "resunet" else UNetEncoder
+            self.rgb_encoder = encoder_cls(3, widths)
+        # Same widths as the RGB encoder so that skips can be summed level by level.
+        self.dem_encoder = ResUNetEncoder(1, widths)
+        self.fusion = LatentFusion(widths[-1])
+        self.decoder = ResidualDecoder(widths, attention=attention)
+        self.head = nn.Conv2d(self.decoder.out_channels, 1, 1)
+        self.multiple = 2**depth
+        self.depth = depth
+        self.config: dict[str, Any] = {
+            "size": size,
+            "base_channels": base_channels,
+            "depth": depth,
+            "attention": bool(attention),
+        }
+
+    def encoders(self) -> list[nn.Module]:
+        """``[rgb_encoder, dem_encoder]``: the modules transfer learning may freeze."""
+        return [self.rgb_encoder, self.dem_encoder]
+
+    def forward(
+        self, x: Tensor, return_attention: bool = False, return_features: bool = False
+    ) -> Tensor | dict[str, Any]:
+        """Segment landslides.
+
+        Args:
+            x: ``[N, 4, H, W]`` normalised R, G, B, DEM.
+            return_attention: also return the attention maps (returns a dict).
+            return_features: also return intermediate feature maps (returns a dict).
+
+        Returns:
+            Logits ``[N, 1, H, W]``, or a dict described in the class docstring.
+        """
+        x, size = self._prepare(x)
+        rgb = self.rgb_encoder(x[:, :3])
+        dem = self.dem_encoder(x[:, 3:4])
+        latent = self.fusion(rgb[-1], dem[-1])
+        skips = [r + d for r, d in zip(rgb[:-1], dem[:-1])]
+        features, maps = self.decoder([*skips, latent])
+        logits = crop_to(self.head(features), size)
+        if not (return_attention or return_features):
+            return logits
+        n_maps = len(maps)
+        return {
+            "logits": logits,
+            "attention": [crop_to(a, size, 2 ** (n_maps - 1 - k)) for k, a in enumerate(maps)],
+            "features": crop_to(features, size),
+            "latent": crop_to(latent, size, 2**self.depth),
+        }
+
+
+@register_model(
+    "fusionnet-resunet",
+    bands_used=INPUT_BANDS,
+    reference=PAPER,
+    summary="Fusion network, residual U-Net RGB encoder (from scratch), attention decoder.",
+    family="fusion",
+)
+class FusionNetResUNet(FusionNet):
+    """Fusion network with a residual U-Net RGB encoder (the paper's best, Table 1)."""
+
+    backbone = "resunet"
+
+
+@register_model(
+    "fusionnet-unet",
+    bands_used=INPUT_BANDS,
+    reference=PAPER,
+    summary="Fusion network, plain U-Net RGB encoder (from scratch), attention decoder.",
+    family="fusion",
+)
+class FusionNetUNet(FusionNet):
+    """Fusion network with a plain U-Net RGB encoder (Table 1, "Unet")."""
+
+    backbone = "unet"
+
+
+@register_model(
+    "fusionnet-vgg16",
+    bands_used=INPUT_BANDS,
+    reference=PAPER,
+    summary="Fusion network, VGG16 RGB encoder (torchvision; ImageNet weights optional).",
+    family="fusion",
+)
+class FusionNetVGG16(FusionNet):
+    """Fusion network with a VGG16 RGB encoder (Table 1, "VGG")."""
+
+    backbone = "vgg16"

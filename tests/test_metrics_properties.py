@@ -1,0 +1,168 @@
+"""Property tests: every landbench metric equals scikit-learn's on random masks."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn import metrics as skm
+
+from landbench.evaluation import (
+    Counts,
+    bootstrap_intervals,
+    confusion_counts,
+    confusion_counts_per_image,
+    f1,
+    iou,
+    mean_f1_empty_as_1,
+    mean_f1_landslide_tiles,
+    precision,
+    recall,
+)
+from landbench.evaluation.counts import _CHUNK
+from landbench.evaluation.metrics import threshold_counts
+
+shapes = st.tuples(st.integers(1, 5), st.integers(1, 17), st.integers(1, 19))
+
+
+@st.composite
+def mask_pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    """Two binary masks of one shape; often all-empty or all-full (the zero-division cases)."""
+    shape = draw(shapes)
+    kinds = st.sampled_from(["random", "empty", "full"])
+
+    def one(kind: str) -> np.ndarray:
+        if kind == "empty":
+            return np.zeros(shape, dtype=np.uint8)
+        if kind == "full":
+            return np.ones(shape, dtype=np.uint8)
+        return draw(arrays(np.uint8, shape, elements=st.integers(0, 1)))
+
+    return one(draw(kinds)), one(draw(kinds))
+
+
+def sk(func, target: np.ndarray, pred: np.ndarray, zero_division: float) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return func(
+            target.reshape(-1), pred.reshape(-1), labels=[0, 1], pos_label=1,
+            average="binary", zero_division=zero_division,
+        )  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(pair=mask_pairs(), zero_division=st.sampled_from([0.0, 1.0]))
+def test_metrics_equal_sklearn(pair: tuple[np.ndarray, np.ndarray], zero_division: float) -> None:
+    pred, target = pair
+    counts = confusion_counts(pred, target)
+    tn, fp, fn, tp = skm.confusion_matrix(
+        target.reshape(-1), pred.reshape(-1), labels=[0, 1]
+    ).ravel()
+    assert counts == Counts(tp, fp, fn, tn)
+    assert f1(counts, zero_division) == pytest.approx(
+        sk(skm.f1_score, target, pred, zero_division), abs=1e-12
+    )
+    assert precision(counts, zero_division) == pytest.approx(
+        sk(skm.precision_score, target, pred, zero_division), abs=1e-12
+    )
+    assert recall(counts, zero_division) == pytest.approx(
+        sk(skm.recall_score, target, pred, zero_division), abs=1e-12
+    )
+    assert iou(counts, zero_division) == pytest.approx(
+        sk(skm.jaccard_score, target, pred, zero_division), abs=1e-12
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(pair=mask_pairs())
+def test_per_image_means_equal_sklearn(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    pred, target = pair
+    per_image = confusion_counts_per_image(pred, target)
+    expected_all = [sk(skm.f1_score, t, p, 1.0) for p, t in zip(pred, target)]
+    assert mean_f1_empty_as_1(per_image) == pytest.approx(np.mean(expected_all), abs=1e-12)
+    has = [t.any() for t in target]
+    expected = [sk(skm.f1_score, t, p, 0.0) for p, t, h in zip(pred, target, has) if h]
+    got = mean_f1_landslide_tiles(per_image)
+    if expected:
+        assert got == pytest.approx(np.mean(expected), abs=1e-12)
+    else:
+        assert np.isnan(got)
+
+
+def test_zero_division_convention_is_explicit() -> None:
+    empty = np.zeros((4, 4), dtype=np.uint8)
+    full = np.ones((4, 4), dtype=np.uint8)
+    both_empty = confusion_counts(empty, empty)
+    # Nothing to find and nothing found: every ratio is 0/0, i.e. zero_division (default 0).
+    assert both_empty == Counts(0, 0, 0, 16)
+    assert (f1(both_empty), iou(both_empty), precision(both_empty), recall(both_empty)) == (
+        0.0, 0.0, 0.0, 0.0,
+    )  # fmt: skip
+    assert f1(both_empty, zero_division=1.0) == 1.0
+    # ...but the per-image mean's empty-tile rule scores that tile 1, as its name says.
+    assert mean_f1_empty_as_1(confusion_counts_per_image(empty[None], empty[None])) == 1.0
+    # False positives on an empty tile: precision 0 (defined), recall 0/0, F1 0 (defined).
+    fp_only = confusion_counts(full, empty)
+    assert fp_only == Counts(0, 16, 0, 0)
+    assert f1(fp_only, zero_division=1.0) == 0.0
+    assert recall(fp_only, zero_division=1.0) == 1.0
+    assert precision(fp_only, zero_division=1.0) == 0.0
+    all_full = confusion_counts(full, full)
+    assert (f1(all_full), iou(all_full), precision(all_full), recall(all_full)) == (1, 1, 1, 1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(pair=mask_pairs(), data=st.data())
+def test_dtypes_and_frameworks_agree(pair: tuple[np.ndarray, np.ndarray], data: st.DataObject):
+    pred, target = pair
+    expected = confusion_counts(pred, target)
+    dtype = data.draw(st.sampled_from([np.bool_, np.int8, np.int64, np.float32, np.uint16]))
+    assert confusion_counts(pred.astype(dtype), target.astype(dtype)) == expected
+    assert confusion_counts(torch.from_numpy(pred.astype(dtype)), torch.from_numpy(target)) == (
+        expected
+    )
+    per_image = confusion_counts_per_image(pred, target)
+    assert Counts.from_array(per_image.sum(0)) == expected
+    assert Counts.from_array(per_image[0]) == confusion_counts(pred[0], target[0])
+
+
+def test_counts_across_chunk_boundaries() -> None:
+    rng = np.random.default_rng(1)
+    n = 2 * _CHUNK + 123
+    pred, target = rng.random(n) < 0.3, rng.random(n) < 0.2
+    counts = confusion_counts(pred, target)
+    assert counts.tp == int(np.sum(pred & target))
+    assert counts.fp == int(np.sum(pred & ~target))
+    assert counts.fn == int(np.sum(~pred & target))
+    assert counts.n_pixels == n
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    probs=arrays(np.float64, st.integers(1, 300), elements=st.floats(0, 1)),
+    data=st.data(),
+)
+def test_threshold_counts_match_thresholding(probs: np.ndarray, data: st.DataObject) -> None:
+    target = data.draw(arrays(np.uint8, probs.shape, elements=st.integers(0, 1)))
+    thresholds = np.round(np.linspace(0, 1, 11)[:-1], 2)
+    curve = threshold_counts(probs, target, thresholds)
+    for k, t in enumerate(thresholds):
+        assert Counts.from_array(curve[k]) == confusion_counts(probs > t, target)
+
+
+@settings(max_examples=20, deadline=None)
+@given(pair=mask_pairs())
+def test_bootstrap_interval_contains_point_estimate_for_constant_images(pair) -> None:
+    pred, target = pair
+    assume(target.any())
+    # Identical images: every resample gives the same value, so the interval collapses on it.
+    per_image = np.repeat(confusion_counts_per_image(pred[:1], target[:1]), 7, axis=0)
+    intervals = bootstrap_intervals(per_image, n_resamples=50)
+    value = f1(Counts.from_array(per_image.sum(0)))
+    assert intervals["f1"].low == pytest.approx(value)
+    assert intervals["f1"].high == pytest.approx(value)

@@ -1,0 +1,105 @@
+"""Mixup mathematics: blended targets, coefficient distributions, ``off`` leaves batches alone."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from landbench.exceptions import ConfigError
+from landbench.training.mixup import Mixup, mixup_batch
+
+
+def _batch(n: int = 6, size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    image = torch.randn(n, 4, size, size, generator=g)
+    mask = (torch.rand(n, size, size, generator=g) > 0.7).long()
+    return image, mask
+
+
+@pytest.mark.parametrize("mode", ["uniform", "beta"])
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_mixed_pairs_are_convex_combinations(mode: str, per_sample: bool) -> None:
+    image, mask = _batch()
+    torch.manual_seed(1)
+    out = Mixup(mode, alpha=0.4, per_sample=per_sample)(image, mask)
+    lam, perm = out.lam, out.perm
+    assert sorted(perm.tolist()) == list(range(6))  # a permutation of the batch
+    assert out.image.shape == image.shape and out.target.shape == mask.shape
+    assert out.target.dtype == torch.float32
+    lam_i = lam.view(-1, 1, 1, 1)
+    lam_t = lam.view(-1, 1, 1)
+    torch.testing.assert_close(out.image, lam_i * image + (1 - lam_i) * image[perm])
+    torch.testing.assert_close(
+        out.target, lam_t * mask.float() + (1 - lam_t) * mask[perm].float()
+    )
+    assert out.target.min() >= 0 and out.target.max() <= 1
+    if not per_sample:
+        assert torch.all(lam == lam[0])
+    # Soft targets appear where the pair disagrees and the coefficient is strictly inside (0, 1).
+    disagree = mask != mask[perm]
+    inside = (lam > 0) & (lam < 1)
+    if (disagree & inside.view(-1, 1, 1)).any():
+        soft = (out.target > 0) & (out.target < 1)
+        assert soft.any()
+
+
+def test_off_returns_the_batch_untouched() -> None:
+    image, mask = _batch()
+    state = torch.get_rng_state()
+    out = Mixup("off")(image, mask)
+    assert out.image is image
+    torch.testing.assert_close(out.target, mask.float(), rtol=0, atol=0)
+    assert torch.equal(out.lam, torch.ones(6)) and torch.equal(out.perm, torch.arange(6))
+    assert torch.equal(torch.get_rng_state(), state)  # draws nothing either
+    batch = {"image": image, "mask": mask, "id": list("abcdef")}
+    mixed = mixup_batch(batch, Mixup("off"))
+    assert mixed["image"] is image and mixed["id"] == batch["id"]
+    assert batch["mask"] is mask  # the input dict is not modified
+
+
+def test_single_sample_and_prob_zero_are_untouched() -> None:
+    image, mask = _batch(n=1)
+    assert Mixup("uniform")(image, mask).image is image
+    image, mask = _batch()
+    assert Mixup("uniform", prob=0.0)(image, mask).image is image
+
+
+def test_uniform_coefficients_follow_u01() -> None:
+    torch.manual_seed(0)
+    lam = Mixup("uniform").sample_lambda(20000)
+    assert lam.min() >= 0 and lam.max() <= 1
+    assert abs(lam.mean().item() - 0.5) < 0.01
+    assert abs(lam.var().item() - 1 / 12) < 0.005
+    # Kolmogorov-Smirnov distance to U[0, 1]: 1.63 / sqrt(n) is the 1% critical value.
+    ecdf = torch.arange(1, 20001) / 20000
+    assert (lam.sort().values - ecdf).abs().max() < 1.63 / 20000**0.5
+
+
+@pytest.mark.parametrize("alpha", [0.2, 0.4, 2.0])
+def test_beta_coefficients_follow_beta(alpha: float) -> None:
+    torch.manual_seed(0)
+    lam = Mixup("beta", alpha=alpha).sample_lambda(20000)
+    assert lam.min() >= 0 and lam.max() <= 1
+    expected_var = 1 / (4 * (2 * alpha + 1))  # variance of Beta(a, a)
+    assert abs(lam.mean().item() - 0.5) < 0.01
+    assert abs(lam.var().item() - expected_var) < 0.1 * expected_var
+    if alpha < 1:  # U-shaped: mass near the ends
+        assert ((lam < 0.1) | (lam > 0.9)).float().mean() > 0.4
+
+
+def test_draws_follow_torch_seed() -> None:
+    image, mask = _batch()
+    mix = Mixup("uniform")
+    torch.manual_seed(3)
+    a = mix(image, mask)
+    torch.manual_seed(3)
+    b = mix(image, mask)
+    assert torch.equal(a.image, b.image) and torch.equal(a.perm, b.perm)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"mode": "cutmix"}, {"mode": "beta", "alpha": 0.0}, {"prob": 1.5}]
+)
+def test_invalid_settings_are_refused(kwargs: dict) -> None:
+    with pytest.raises(ConfigError):
+        Mixup(**kwargs)
