@@ -366,6 +366,18 @@ def test_download_with_bad_checksum_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_download_failure_is_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(url: str, path: Path) -> None:
+        path.write_bytes(b"partial")
+        raise ConnectionResetError("connection reset by peer")
+
+    monkeypatch.setattr(Bijie, "url", "https://example.org/bijie.zip")
+    monkeypatch.setattr(dl, "transfer", broken)
+    with pytest.raises(DatasetNotFoundError, match="Downloading https://example.org/bijie.zip"):
+        Bijie(tmp_path, download=True)
+    assert list(tmp_path.iterdir()) == []  # the partial file went with its temporary folder
+
+
 def test_archive_without_dataset_folder(tmp_path: Path) -> None:
     import zipfile
 

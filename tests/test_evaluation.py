@@ -178,11 +178,16 @@ def test_evaluate_model_from_weights_and_run_folder(tmp_path: Path, test_split, 
 def test_model_equals_its_thresholded_predictions(test_split, weights) -> None:
     from landbench.models.inference import Predictor
 
-    predictor = Predictor.from_weights(weights)
+    predictor = Predictor.from_weights(weights, batch_size=1)
     masks = {s["id"]: np.asarray(predictor.predict_proba(s["image"])) > 0.3 for s in test_split}
     by_model = evaluate_model(predictor, test_split, threshold=0.3, progress=False)
     by_masks = evaluate_predictions(masks, test_split, progress=False)
     np.testing.assert_array_equal(by_model.per_image, by_masks.per_image)
+    # Batched inference (same-size tiles go through together) gives the same scores, up to
+    # floating-point ties at the threshold.
+    batched = evaluate_model(Predictor.from_weights(weights, batch_size=4), test_split,
+                             threshold=0.3, progress=False)  # fmt: skip
+    assert np.abs(batched.per_image - by_model.per_image).sum() <= 4
 
 
 def test_bare_module_needs_normalization(test_split) -> None:
@@ -290,3 +295,71 @@ def test_cli_bad_set_option(tmp_path: Path, capsys) -> None:
 def test_prediction_error_is_raised_for_wrong_type(test_split) -> None:
     with pytest.raises(PredictionError, match="folder path or a mapping"):
         evaluate_predictions([1, 2, 3], test_split, progress=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------------
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as img:
+        assert img.format == "PNG"
+        return img.size
+
+
+def test_attention_figure_layout(tmp_path: Path, test_split, weights) -> None:
+    from landbench.evaluation.figures import plot_attention_figure, save_figure
+
+    samples = [test_split[0], test_split[1]]
+    fig = plot_attention_figure(weights, samples)
+    titles = [ax.get_title() for ax in fig.axes[:5]]
+    assert titles[:4] == ["RGB", "Ground truth", "Prediction", "Attention over RGB"]
+    assert titles[4].startswith("Feature ")
+    assert len(fig.axes) == 10
+    width, height = _png_size(save_figure(fig, tmp_path / "fig2.png"))
+    assert width > height > 0
+
+
+def test_attention_figure_needs_a_fusion_network(test_split) -> None:
+    from landbench.evaluation.figures import plot_attention_figure
+    from landbench.models import create_model
+    from landbench.models.inference import Predictor
+
+    predictor = Predictor(create_model("unet-rgb"), NORM["mean"], NORM["std"])
+    with pytest.raises(ConfigError, match="fusion"):
+        plot_attention_figure(predictor, [test_split[0]])
+
+
+def test_prediction_grid_bars_and_pr_curves(tmp_path: Path, test_split, truth, noisy, weights):
+    from landbench.evaluation.figures import (
+        plot_f1_bars,
+        plot_precision_recall,
+        plot_prediction_grid,
+        save_figure,
+    )
+
+    samples = [test_split[0], test_split[1]]
+    grid = plot_prediction_grid(
+        samples,
+        {"noisy": [noisy[s["id"]] for s in samples], "half": [np.ones((16, 16))] * 2},
+    )
+    assert [ax.get_title() for ax in grid.axes[:4]] == ["RGB", "Ground truth", "noisy", "half"]
+    save_figure(grid, tmp_path / "fig3.png")
+    with pytest.raises(ConfigError, match="1 predictions for 2 samples"):
+        plot_prediction_grid(samples, {"x": [noisy[samples[0]["id"]]]})
+    results = {
+        "perfect": evaluate_predictions(truth, test_split, progress=False),
+        "noisy": evaluate_predictions(noisy, test_split, progress=False),
+    }
+    bars = plot_f1_bars(results)
+    assert [t.get_text() for t in bars.axes[0].get_xticklabels()] == ["perfect", "noisy"]
+    save_figure(bars, tmp_path / "bars.png")
+    model = evaluate_model(weights, test_split, progress=False)
+    pr = plot_precision_recall({"tiny": model})
+    assert "tiny (F1" in pr.axes[0].get_legend().get_texts()[0].get_text()
+    _png_size(save_figure(pr, tmp_path / "pr.png"))
+    from landbench.exceptions import InvalidDataError
+
+    with pytest.raises(InvalidDataError, match="no precision-recall curve"):
+        plot_precision_recall({"noisy": results["noisy"]})

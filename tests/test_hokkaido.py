@@ -111,8 +111,14 @@ def test_verify(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Hokkaido, "official_counts", {"train": 3, "val": 2, "test": 2})
     assert Hokkaido.verify(root).ok
     (root / "Hokkaido" / "val" / "mask" / "hk_02.png").unlink()
+    tif = root / "Hokkaido" / "test" / "image" / "hk_11.tif"  # not the default format: still read
+    tif.write_bytes(tif.read_bytes()[:200])
+    (root / "Hokkaido" / "train" / "dem" / "notes.txt").write_text("x")
     report = Hokkaido.verify(root)
-    assert any("val/mask/hk_02" in p for p in report.problems)
+    text = "\n".join(report.problems)
+    assert "val/mask/hk_02" in text
+    assert f"{tif} is not a readable GeoTIFF" in text
+    assert "extra file (not a PNG or GeoTIFF)" in text and "notes.txt" in text
 
 
 def test_missing_root(tmp_path: Path) -> None:

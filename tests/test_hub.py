@@ -27,6 +27,7 @@ from landbench.hub.loading import HubLandslideDataset
 from landbench.hub.validate import validate
 
 BIJIE_FAKE = Path(__file__).parent / "data" / "bijie"
+HOKKAIDO_FAKE = Path(__file__).parent / "data" / "hokkaido"
 
 
 @pytest.fixture(autouse=True)
@@ -96,13 +97,10 @@ def toygeo(monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture(scope="module")
 def bijie_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import datasets.config
-
     out = tmp_path_factory.mktemp("bijie") / "build"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DatasetCountWarning)
         build("bijie", out, root=BIJIE_FAKE, allow_incomplete=True)
-    assert datasets.config  # built outside the per-test cache fixture; loads use it
     return out
 
 
@@ -187,6 +185,28 @@ def test_georeferenced_round_trip(toygeo: str, tmp_path: Path) -> None:
         assert_same_sample(a, b)
         assert isinstance(a["crs"], CRS) and isinstance(a["transform"], Affine)
     assert "| `crs` |" in (out / CARD_FILE).read_text()
+
+
+def test_hokkaido_round_trip_with_georeferencing(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "hokkaido"
+    with pytest.raises(IncompleteDataError, match="authors' partition has 39"):
+        build("hokkaido", out, root=HOKKAIDO_FAKE)
+    assert not out.exists()
+    args = ["hub", "build", "--dataset", "hokkaido", "--root", str(HOKKAIDO_FAKE)]
+    assert main([*args, "--out", str(out), "--allow-incomplete"]) == 0
+    assert main(["hub", "validate", str(out), "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert "samples identical to the raw loader: 7" in capsys.readouterr().out
+    record = read_record(out)
+    assert record["georef_types"] == "rasterio" and record["dem_nodata"] == -9999.0
+    text = (out / CARD_FILE).read_text()
+    assert "`-9999.0`" in text and "| `transform` |" in text and "Partial copy" in text
+    for split in ("train", "val", "test"):
+        hub = landbench.load("hokkaido", split=split, source="hub", root=str(out))
+        raw = landbench.load("hokkaido", split=split, root=str(HOKKAIDO_FAKE))
+        assert hub.manifest.sha256 == raw.manifest.sha256 and len(hub) == len(raw) > 0
+        for i in range(len(raw)):
+            assert_same_sample(hub[i], raw[i])
+            assert isinstance(hub[i]["crs"], CRS)
 
 
 def test_synth_round_trip(tmp_path: Path) -> None:
@@ -290,6 +310,20 @@ def test_failed_build_leaves_nothing(
             card_template=cards.CARDS_DIR / "hokkaido.md",
         )
     assert _leftovers(parent) == []
+
+    def interrupted(*args: Any, **kwargs: Any) -> str:
+        raise KeyboardInterrupt  # the very last step of a build, after every shard is written
+
+    monkeypatch.setattr(cards, "render_card", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(toygeo, parent / "out", card_template=cards.CARDS_DIR / "hokkaido.md")
+    assert _leftovers(parent) == []
+
+
+def test_card_templates_are_valid(bijie_build: Path) -> None:
+    for name in ("bijie", "hokkaido", "synth"):
+        cards.check_template(cards.template_path(name))
+    assert set(cards.card_context(read_record(bijie_build))) == cards.CONTEXT_KEYS
 
 
 def test_bad_options_and_existing_output(tmp_path: Path, toygeo: str) -> None:

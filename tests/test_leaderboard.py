@@ -254,6 +254,15 @@ def test_unknown_dataset_and_stray_files_are_refused(good):
     refused(good, "unknown dataset 'nope'", "'notes.txt'", "predictions/hokkaido/")
 
 
+def test_real_dataset_without_its_files_is_refused_clearly(good, tmp_path):
+    def change(meta):
+        meta["datasets"]["bijie"] = dict(meta["datasets"]["synth"], dataset_kwargs={})
+
+    edit_meta(good, change)
+    (good / "predictions" / "bijie").mkdir()
+    refused(good, "datasets.bijie: cannot load the test split", root=str(tmp_path / "no-data"))
+
+
 def test_path_options_cannot_be_recorded(good):
     edit_meta(good, lambda m: m["datasets"]["synth"]["dataset_kwargs"].update(root="/data"))
     refused(good, "['root'] may not be recorded")
@@ -516,6 +525,22 @@ def test_render_check_catches_edited_scores(board, tmp_path):
     path.rename(copy / "results" / "renamed.json")
     with pytest.raises(LeaderboardError, match="does not match the file name"):
         render(copy, check=True)
+
+
+def test_submitter_text_is_escaped(tmp_path, test_split):
+    sub = make_submission(tmp_path, test_split, "evil", team="=HYPERLINK(1) | <b>x</b>")
+    edit_meta(sub, lambda m: m["model"].update(name="<script>alert(1)</script>"))
+    folder = tmp_path / "board"
+    submit(sub, folder)
+    render(folder)
+    page = (folder / "index.html").read_text()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert "<b>x</b>" not in page
+    readme = (folder / "README.md").read_text()
+    assert "=HYPERLINK(1) \\| \\<b\\>x\\</b\\>" in readme
+    with open(folder / "leaderboard.csv", newline="") as f:
+        row = next(csv.DictReader(f))
+    assert row["team"].startswith("'=HYPERLINK")
 
 
 def test_html_is_self_contained(board):

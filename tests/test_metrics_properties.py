@@ -131,6 +131,20 @@ def test_dtypes_and_frameworks_agree(pair: tuple[np.ndarray, np.ndarray], data: 
     assert Counts.from_array(per_image[0]) == confusion_counts(pred[0], target[0])
 
 
+@settings(max_examples=30, deadline=None)
+@given(pair=mask_pairs())
+def test_accelerator_path_agrees(pair: tuple[np.ndarray, np.ndarray]) -> None:
+    # The torch path runs on the tensors' device (GPU tensors are never copied to the host);
+    # it is device-agnostic, so it is checked here on CPU tensors.
+    from landbench.evaluation.counts import _torch_counts
+
+    pred, target = (torch.from_numpy(x) for x in pair)
+    pooled = _torch_counts(pred, target.bool(), None)
+    assert Counts.from_array(pooled) == confusion_counts(*pair)
+    per_image = _torch_counts(pred, target, (1, 2))
+    np.testing.assert_array_equal(per_image, confusion_counts_per_image(*pair))
+
+
 def test_counts_across_chunk_boundaries() -> None:
     rng = np.random.default_rng(1)
     n = 2 * _CHUNK + 123

@@ -29,9 +29,7 @@ def test_mixed_pairs_are_convex_combinations(mode: str, per_sample: bool) -> Non
     lam_i = lam.view(-1, 1, 1, 1)
     lam_t = lam.view(-1, 1, 1)
     torch.testing.assert_close(out.image, lam_i * image + (1 - lam_i) * image[perm])
-    torch.testing.assert_close(
-        out.target, lam_t * mask.float() + (1 - lam_t) * mask[perm].float()
-    )
+    torch.testing.assert_close(out.target, lam_t * mask.float() + (1 - lam_t) * mask[perm].float())
     assert out.target.min() >= 0 and out.target.max() <= 1
     if not per_sample:
         assert torch.all(lam == lam[0])

@@ -163,9 +163,22 @@ def test_all_problems_are_reported_together(tmp_path: Path, test_split: Tiny) ->
     write_truth(tmp_path, test_split)
     (tmp_path / "t05.png").unlink()
     Image.fromarray(np.zeros((3, 3), np.uint8)).save(tmp_path / "extra1.png")
-    with pytest.raises(PredictionError) as excinfo:
-        read_predictions(tmp_path, test_split)
-    assert set(problems_of(excinfo)) == {"missing", "extra (not in the split)"}
+    Image.fromarray(np.full((16, 25), 9, np.uint8)).save(tmp_path / "t08.png")
+    Image.fromarray(np.zeros((3, 3), np.uint8)).save(tmp_path / "t09.png")
+    expected = {
+        "missing": ["t05"],
+        "extra (not in the split)": ["extra1"],
+        "values outside {0, 1, 255}": ["t08"],
+        "wrong size (HxW)": ["t09"],
+    }
+    for read in (
+        lambda: read_predictions(tmp_path, test_split),
+        lambda: evaluate_predictions(tmp_path, test_split, progress=False),
+    ):
+        with pytest.raises(PredictionError) as excinfo:
+            read()
+        problems = problems_of(excinfo)
+        assert {k: [i.split(" ")[0] for i in v] for k, v in problems.items()} == expected
 
 
 def test_missing_folder(tmp_path: Path, test_split: Tiny) -> None:

@@ -46,7 +46,7 @@ def test_sample_contract():
 def test_default_sizes_and_registry():
     ds = landbench.load("synth", split="train")
     assert ds.size == (64, 64) and ds.n == 400
-    assert len(ds) == 280  # 70% of 400, stratified
+    assert abs(len(ds) - 280) <= 1  # 70% of 400, stratified per class
     assert sum(LandslideSynth(split=s).__len__() for s in ("train", "val", "test")) == 400
     hok = landbench.load("synth", split="test", preset="hokkaido")
     assert hok.n == 80 and hok.preset.gsd_m > ds.preset.gsd_m

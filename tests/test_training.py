@@ -104,11 +104,32 @@ def test_run_folder_layout_and_learning(source_run: Path) -> None:
         assert torch.equal(value, state["state_dict"][f"model.{key}"]), key
     model, _ = load_weights(source_run / "model.safetensors")
     assert model(torch.zeros(1, 4, 32, 32)).shape == (1, 1, 32, 32)
+    # A zoo model's checkpoint rebuilds the task by itself (TorchGeo-style).
+    task = LandslideSegmentationTask.load_from_checkpoint(
+        source_run / "checkpoints" / "best.ckpt", weights_only=True
+    )
+    assert task.hparams.model == "fusionnet-resunet" and task.hparams.mixup == "uniform"
+    for key, value in weights.items():
+        assert torch.equal(task.model.state_dict()[key], value), key
 
 
-def test_same_seed_same_weights_on_cpu(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_same_seed_same_weights_on_cpu(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from landbench.datasets.synthetic import LandslideSynth
+
+    splits: list[str] = []
+    original = LandslideSynth.__init__
+
+    def spy(self, *args, **kwargs) -> None:
+        splits.append(kwargs.get("split", "train"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LandslideSynth, "__init__", spy)
     quick = _config(trainer={"max_epochs": 1, "limit_train_batches": 2})
     first = train(quick, out_dir=tmp_path / "a")
+    assert "test" not in splits and {"train", "val"} <= set(splits)  # test is never read
+    monkeypatch.undo()
     # The same recipe through the command line, from a YAML file.
     path = tmp_path / "quick.yaml"
     path.write_text(json.dumps(quick))  # JSON is YAML
@@ -157,6 +178,16 @@ def test_interrupted_run_keeps_its_checkpoint_and_resumes(tmp_path: Path) -> Non
     assert info["status"] == "completed" and info["resumed"] == 1
     assert [r["epoch"] for r in read_metrics(run / "metrics.csv")] == [0, 1]
     assert (run / "model.safetensors").is_file()
+
+    # Interrupted + resumed ends exactly where an uninterrupted run ends (same draws, same
+    # optimiser and schedule state), bit for bit on CPU.
+    straight = train(config, out_dir=tmp_path / "straight")
+    resumed = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    reference = torch.load(straight / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    assert all(torch.equal(resumed[k], reference[k]) for k in reference)
+    columns = ["train_loss", "val_loss", "val_f1", "lr"]
+    rows = [[r[c] for c in columns] for r in read_metrics(run / "metrics.csv")]
+    assert rows == [[r[c] for c in columns] for r in read_metrics(straight / "metrics.csv")]
 
 
 def test_resume_refuses_a_checkpoint_of_another_model(tmp_path: Path, source_run: Path) -> None:
@@ -293,3 +324,30 @@ def test_task_trains_an_outside_smp_model() -> None:
     assert {"train_loss", "val_loss", "val_f1", "val_iou", "val_precision", "val_recall"} <= names
     with pytest.raises(ConfigError, match="encoders"):
         LandslideSegmentationTask(torch.nn.Conv2d(4, 1, 1), freeze_encoders_epochs=1)
+
+
+@pytest.mark.parametrize(
+    "override", ["trainer.precision=bogus", "trainer.accelerator=gpu", "trainer.devices=-3"]
+)
+def test_trainer_errors_come_before_the_run_folder(tmp_path: Path, override: str) -> None:
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    with pytest.raises(ConfigError, match="trainer"):
+        train(BASE, out_dir=tmp_path / "x", overrides=[override])
+    assert not (tmp_path / "x").exists()
+    assert torch.are_deterministic_algorithms_enabled() == deterministic
+
+
+def test_freezing_schedule_freezes_then_releases_the_encoders() -> None:
+    task = LandslideSegmentationTask(
+        "fusionnet-resunet", {"size": "tiny"}, freeze_encoders_epochs=2
+    )
+    task.train()
+    encoder_params = {id(p) for e in task.encoders() for p in e.parameters()}
+    assert len(task.encoders()) == 2 and encoder_params
+    task.set_encoders_frozen(True)
+    for name, p in task.named_parameters():
+        assert p.requires_grad == (id(p) not in encoder_params), name
+    assert not any(e.training for e in task.encoders()) and task.model.decoder.training
+    task.set_encoders_frozen(False)
+    assert all(p.requires_grad for p in task.parameters())
+    assert all(e.training for e in task.encoders())

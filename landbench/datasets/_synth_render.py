@@ -19,9 +19,12 @@ import numpy as np
 from landbench.datasets._terrain import (
     blur,
     cast_shadows,
+    footprint,
     fractal_noise,
     hillshade,
+    pick_cell,
     smoothstep,
+    truncated_pareto,
 )
 
 Colour = tuple[float, float, float]
@@ -75,7 +78,11 @@ def plan_land_use(
     palette: Mapping[str, Colour],
     knobs: Mapping[str, float],
 ) -> LandUse:
-    """Place fields (terraced on slopes), a road, a settlement and the riverbed.
+    """Place fields (terraced on slopes), bare plots, a road, a settlement and the riverbed.
+
+    Bare plots (cleared land, earthworks, construction pads, quarries) have the outline, size
+    and soil/rock colour of fresh landslides but lie on gentle ground levelled flat: the
+    hardest RGB confounder, which only the DEM resolves.
 
     Args:
         rng: the generator to draw from.
@@ -87,7 +94,7 @@ def plan_land_use(
         palette: surface colours by name.
         knobs: preset knobs (``field_probability``, ``field_max_slope``, ``bare_field_fraction``,
             ``parcel_m``, ``road_probability``, ``settlement_probability``, ``terrace_step_m``,
-            ``riverbed_px``).
+            ``riverbed_px``, ``bare_plots``, ``bare_plot_m2``, ``bare_plot_max_slope``).
 
     Returns:
         The :class:`LandUse`.
@@ -130,6 +137,37 @@ def plan_land_use(
             terraced = farmed & ~flat & (slope > 2.0)
             stairs = step * np.floor(dem / step) + 0.2 * (dem % step)
             dem_change += np.where(terraced, stairs - dem, 0.0)
+
+    # Bare plots: scar-like outlines and colours on gentle ground, levelled into flat pads.
+    lo, hi = knobs["bare_plots"]
+    plots = int(rng.integers(lo, hi + 1))
+    if plots:
+        roughness = fractal_noise(rng, shape, 2.6)
+        grain = fractal_noise(rng, shape, 2.0)
+        soil = np.asarray(palette["soil"], dtype=np.float64)
+        rock = np.asarray(palette["rock"], dtype=np.float64)
+        mix = np.clip(0.5 + 0.35 * grain, 0.0, 1.0)[..., None]
+        texture = 1.0 + 0.06 * fractal_noise(rng, shape, 1.0)[..., None]
+        bare_colour = (soil + (rock - soil) * mix) * texture
+        gentle = (slope < knobs["bare_plot_max_slope"]) & (alpha < 0.5)
+        for _ in range(plots):  # a few plots per tile, each rasterised at once
+            cell = pick_cell(rng, gentle.astype(np.float64))
+            if cell is None:
+                break
+            area = truncated_pareto(rng, *knobs["bare_plot_m2"], 1.0, 1)[0]
+            ratio = rng.uniform(1.2, 3.0)
+            width_px = np.sqrt(4.0 * area / (np.pi * ratio)) / gsd
+            angle = rng.uniform(0, 2 * np.pi)
+            steps = np.arange(int(np.ceil(ratio * width_px)) + 1)[:, None]
+            centreline = np.asarray(cell, dtype=np.float64) + steps * [np.cos(angle), np.sin(angle)]
+            fp = footprint(centreline, width_px, shape, roughness)
+            if not fp.area_px:
+                continue
+            colour = np.where(fp.inside[..., None], bare_colour * rng.uniform(0.9, 1.1), colour)
+            alpha = np.where(fp.inside, 1.0, alpha)
+            bare |= fp.inside
+            level = float(dem[fp.inside].mean())
+            dem_change = np.where(fp.inside, level - dem, dem_change)
 
     # A road: unpaved (soil-coloured) or paved, with a small cut into the hillside.
     if rng.random() < knobs["road_probability"]:
@@ -224,7 +262,9 @@ def render_rgb(
     shrub = np.asarray(palette["shrub"], dtype=np.float64)
     surface = forest + (shrub - forest) * mosaic[..., None]
     surface *= 1.0 + knobs["texture"] * canopy[..., None]
-    surface = surface * (1 - land_use.alpha[..., None]) + land_use.colour * land_use.alpha[..., None]
+    surface = (
+        surface * (1 - land_use.alpha[..., None]) + land_use.colour * land_use.alpha[..., None]
+    )
 
     if scars.inside.any():
         # Scar floor: a soil/rock mosaic, rockier in the depletion zone, debris-rich at the toe.

@@ -130,7 +130,7 @@ def make_terrain(
     rng: np.random.Generator,
     shape: tuple[int, int],
     gsd: float,
-    relief_m: tuple[float, float],
+    median_slope: tuple[float, float],
     beta: float,
     valley_probability: float,
     plateau_probability: float,
@@ -138,16 +138,18 @@ def make_terrain(
     """Fractal hills with drainage: a regional tilt, a ridged term and an alluvial valley.
 
     The ridged term ``1 - |z|`` of a second fractal field draws sharp ridges and V-shaped
-    valleys (a cheap stand-in for a drainage network). With ``valley_probability`` a sinuous
-    valley crosses the tile: its floor is a flat alluvial plain with a river, and its walls rise
-    into the hills. With ``plateau_probability`` the hill tops are truncated into a gentle karst
-    plateau. Both give the flat ground where fields and settlements sit.
+    valleys (a cheap stand-in for a drainage network). The surface is scaled so that its median
+    slope matches a draw from ``median_slope``, which keeps slope statistics realistic at any
+    tile size and resolution. With ``valley_probability`` a sinuous valley crosses the tile: its
+    floor is a flat alluvial plain with a river, and its walls rise into the hills. With
+    ``plateau_probability`` the hill tops are truncated into a gentle karst plateau. Both give
+    the flat ground where fields and settlements sit.
 
     Args:
         rng: the generator to draw from.
         shape: ``(H, W)``.
         gsd: metres per pixel.
-        relief_m: range of the tile's local relief, in metres.
+        median_slope: range of the tile's median hillslope, in degrees.
         beta: spectral exponent of the hills.
         valley_probability: chance that a valley floor crosses the tile.
         plateau_probability: chance of a flattened plateau top.
@@ -156,16 +158,19 @@ def make_terrain(
         The :class:`Terrain`.
     """
     h, w = shape
-    relief = rng.uniform(*relief_m)
     hills = fractal_noise(rng, shape, beta)
-    ridged = 1.0 - np.abs(fractal_noise(rng, shape, beta - 0.4))
-    base = 0.65 * hills + 0.55 * (ridged - ridged.mean()) / max(ridged.std(), 1e-9)
+    ridged = blur(1.0 - np.abs(fractal_noise(rng, shape, beta - 0.3)), 1.0)
+    base = 0.7 * hills + 0.5 * (ridged - ridged.mean()) / max(ridged.std(), 1e-9)
     rows, cols = np.mgrid[0:h, 0:w].astype(np.float64)
     # A regional tilt gives every tile a dominant downslope direction, as on a mountain flank.
     tilt_dir = rng.uniform(0, 2 * np.pi)
     tilt = rng.uniform(0.3, 1.0) * (np.cos(tilt_dir) * rows + np.sin(tilt_dir) * cols) / max(h, w)
-    dem = relief * (base / max(np.ptp(base), 1e-9) + tilt)
+    dem = base / max(np.ptp(base), 1e-9) + tilt
+    gy, gx = gradient(dem, gsd)
+    target = np.tan(np.radians(rng.uniform(*median_slope)))
+    dem *= target / max(float(np.median(np.hypot(gx, gy))), 1e-12)
     dem -= dem.min()
+    relief = float(np.ptp(dem))
     flat = np.zeros(shape, dtype=bool)
     river_distance = np.full(shape, np.inf)
     if rng.random() < valley_probability:

@@ -342,7 +342,7 @@ class Bijie(LandslideDataset):
         if dem.shape != (height, width):
             dem = resample_to(dem, (height, width), files.dem)
         if files.mask is None:
-            mask = torch.zeros((height, width), dtype=torch.int64)
+            mask = np.zeros((height, width), dtype=np.int64)
         else:
             stored = read_png(files.mask, "gray")[0]
             if stored.shape != (height, width):
@@ -351,11 +351,11 @@ class Bijie(LandslideDataset):
                     f"{(height, width)}; the mask must cover the image exactly."
                 )
             mask = mask_to_binary(stored, files.mask)
-        # One float32 buffer filled band by band: no intermediate stacks or transposes.
-        image = torch.empty((4, height, width), dtype=torch.float32)
+        # One float32 buffer filled band by band, in numpy (see landbench.datasets.io on why).
+        image = np.empty((4, height, width), dtype=np.float32)
         image[:3] = rgb
         image[3] = dem
-        sample: dict[str, Any] = {"image": image, "mask": mask}
+        sample: dict[str, Any] = {"image": torch.from_numpy(image), "mask": torch.from_numpy(mask)}
         if self.polygons:
             sample["polygon"] = torch.from_numpy(self.polygon(sample_id))
         return sample
@@ -396,7 +396,7 @@ class Bijie(LandslideDataset):
                 rgb = read_png(f.image, "rgb")
                 shape = tuple(rgb.shape[1:])
                 dtype = png_header(f.dem).dtype
-                dem = read_png(f.dem, "gray").to(torch.int32)  # uint16 has no min/max kernels
+                dem = read_png(f.dem, "gray")
                 dtypes[dtype] = dtypes.get(dtype, 0) + 1
                 lo, hi = min(lo, float(dem.min())), max(hi, float(dem.max()))
                 if tuple(dem.shape[1:]) != shape:

@@ -84,7 +84,13 @@ def download(url: str, root: Path, filename: str, md5: str | None) -> Path:
     tmp_dir = Path(tempfile.mkdtemp(dir=root, prefix=f".{filename}.", suffix=".download"))
     try:
         tmp = tmp_dir / filename
-        transfer(url, tmp)
+        try:
+            transfer(url, tmp)
+        except (OSError, RuntimeError) as err:  # URLError and HTTP errors are OSErrors
+            raise DatasetNotFoundError(
+                f"Downloading {url} failed ({err}); check the connection, or download it by hand "
+                f"and save it as {dest}."
+            ) from None
         if not tmp.is_file():
             raise DatasetNotFoundError(f"Downloading {url} produced no file.")
         check_md5(tmp, md5)

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from landbench._io import atomic_directory
@@ -137,7 +138,7 @@ def _role_from_content(path: Path) -> str | None:
         return "image"
     if tensor.shape[0] != 1:
         return None
-    values = torch.unique(tensor.to(torch.float32)).tolist()
+    values = np.unique(tensor).tolist()
     return "mask" if set(values) <= {0.0, 1.0, 255.0} else "dem"
 
 
@@ -498,13 +499,12 @@ class Hokkaido(LandslideDataset):
                 f"{files.mask} is {tuple(stored.shape)} (H, W) but its image {files.image} is "
                 f"{(height, width)}; the mask must cover the image exactly."
             )
-        image = torch.empty((4, height, width), dtype=torch.float32)
+        # Assembled in numpy, then handed to torch once (see landbench.datasets.io on why).
+        image = np.empty((4, height, width), dtype=np.float32)
         image[:3] = rgb
         image[3] = dem
-        sample: dict[str, Any] = {
-            "image": image,
-            "mask": mask_to_binary(stored, files.mask, values="0/1|0/255"),
-        }
+        mask = mask_to_binary(stored, files.mask, values="0/1|0/255")
+        sample: dict[str, Any] = {"image": torch.from_numpy(image), "mask": torch.from_numpy(mask)}
         geo = meta or (dem_meta if dem_on_grid else {})
         if geo:
             sample["crs"] = geo["crs"]
@@ -539,34 +539,51 @@ class Hokkaido(LandslideDataset):
         problems[:0] = count_problems
         dtypes: dict[str, int] = {}
         lo, hi = float("inf"), float("-inf")
-        for f in files.values():
-            try:
-                rgb, _ = read_raster(f.image, "rgb")
-                dem, dem_meta = read_raster(f.dem, "gray")
-                name = str(dem.dtype).removeprefix("torch.")
-                dtypes[name] = dtypes.get(name, 0) + 1
-                values = dem.to(torch.float64)
-                valid = torch.isfinite(values)
-                if dem_meta.get("nodata") is not None:
-                    valid &= values != dem_meta["nodata"]  # the range of real elevations only
-                finite = values[valid]
-                if finite.numel():
-                    lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
-                if dem.shape[1:] != rgb.shape[1:]:
-                    problems.append(
-                        f"{f.dem} is {tuple(dem.shape[1:])} but its image is "
-                        f"{tuple(rgb.shape[1:])} (resampled when loading)"
-                    )
-                mask, _ = read_raster(f.mask, "gray")
-                if mask.shape[1:] != rgb.shape[1:]:
-                    problems.append(
-                        f"{f.mask} is {tuple(mask.shape[1:])} but its image is "
-                        f"{tuple(rgb.shape[1:])}"
-                    )
-                else:
-                    mask_to_binary(mask[0], f.mask, values="0/1|0/255")
-            except LandbenchError as err:
-                problems.append(str(err))
+        base = root / cls.directory
+        for split in SPLITS:
+            # Every raster present is read, in both formats, not only the ones loaded by default.
+            by_id: dict[str, dict[str, list[Path]]] = {}
+            for role in ROLES:
+                folder = base / split / role
+                for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+                    if path.name.startswith("."):
+                        continue
+                    if not path.name.lower().endswith(RASTER_SUFFIXES):
+                        problems.append(f"extra file (not a PNG or GeoTIFF): {path}")
+                        continue
+                    by_id.setdefault(path.stem, {}).setdefault(role, []).append(path)
+            for roles in by_id.values():
+                shape = None
+                for role in ROLES:
+                    for path in roles.get(role, []):
+                        try:
+                            array, meta = read_raster(path, "rgb" if role == "image" else "gray")
+                        except LandbenchError as err:
+                            problems.append(str(err))
+                            continue
+                        size = tuple(array.shape[1:])
+                        if role == "image":
+                            if shape is not None and size != shape:
+                                problems.append(f"{path} is {size} but the other image is {shape}")
+                            shape = shape or size
+                            continue
+                        if shape is not None and size != shape:
+                            note = " (resampled when loading)" if role == "dem" else ""
+                            problems.append(f"{path} is {size} but its image is {shape}{note}")
+                        if role == "mask":
+                            try:
+                                mask_to_binary(array[0], path, values="0/1|0/255")
+                            except LandbenchError as err:
+                                problems.append(str(err))
+                            continue
+                        dtypes[array.dtype.name] = dtypes.get(array.dtype.name, 0) + 1
+                        values = array.astype(np.float64)
+                        valid = np.isfinite(values)
+                        if meta.get("nodata") is not None:
+                            valid &= values != meta["nodata"]  # real elevations only
+                        if valid.any():
+                            lo = min(lo, float(values[valid].min()))
+                            hi = max(hi, float(values[valid].max()))
         return VerificationReport(
             dataset=cls.name,
             root=root,

@@ -4,8 +4,14 @@ Every reader names the file in its error, so a corrupt or truncated tile in a fo
 is found at once. Values are returned raw (no scaling): 8-bit RGB stays 0-255, a 16-bit DEM PNG
 stays in its stored units.
 
-PNGs are decoded with torchvision's libpng op straight into a ``[C, H, W]`` tensor (Pillow is the
-fallback); see :func:`read_png` and ``tests/benchmarks/test_bench_loading.py`` for why.
+Readers return numpy arrays ``[C, H, W]``, and the datasets assemble samples in numpy before one
+``torch.from_numpy`` at the end. That is deliberate: torch's element-wise ops on these small
+arrays go through its intra-op thread pool, and on a busy machine (or in the main process of a
+data loader) the pool's barriers cost milliseconds per op; numpy runs them single-threaded.
+Measured on 2 busy shared cores, loading 40 Bijie-size samples took 2.2-4.4 s with torch ops
+(2 threads), 0.26-0.30 s with torch limited to 1 thread, and 0.14-0.17 s with numpy ops.
+PNGs are decoded by torchvision's libpng op (Pillow is the fallback); see :func:`read_png` and
+``tests/benchmarks/test_bench_loading.py``.
 """
 
 from __future__ import annotations
@@ -108,7 +114,7 @@ _MODE_UNCHANGED, _MODE_RGB = 0, 3  # torchvision.io.ImageReadMode values
 _decode_png_op = _torchvision_png_op()
 
 
-def _decode_png_pil(path: Path, data: bytes, header: PngHeader) -> Tensor:
+def _decode_png_pil(path: Path, data: bytes, header: PngHeader) -> np.ndarray:
     """Fallback decoder with Pillow, matching libpng's output (CHW, palettes expanded)."""
     import io
 
@@ -117,21 +123,21 @@ def _decode_png_pil(path: Path, data: bytes, header: PngHeader) -> Tensor:
     with Image.open(io.BytesIO(data)) as im:
         if im.mode == "P" or im.mode == "PA":
             im = im.convert("RGB")
-        array = np.array(im)  # a writable copy for torch.from_numpy
+        array = np.asarray(im)
     if array.dtype == bool:  # 1-bit: libpng expands to 0/255
         array = array.astype(np.uint8) * 255
     elif header.bit_depth == 16 and array.dtype != np.uint16:
         array = array.astype(np.uint16)
-    array = array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)
-    return torch.from_numpy(np.ascontiguousarray(array))
+    return array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)
 
 
-def read_png(path: str | os.PathLike[str], channels: str = "any") -> Tensor:
-    """Decode a PNG to a ``[C, H, W]`` uint8 or uint16 tensor of raw values.
+def read_png(path: str | os.PathLike[str], channels: str = "any") -> np.ndarray:
+    """Decode a PNG to a ``[C, H, W]`` uint8 or uint16 array of raw values.
 
-    Decoding uses torchvision's libpng op when available. Measured on Bijie-sized tiles it is
-    the fastest decoder installed here (PIL is about 10-25% slower per file and returns
-    ``[H, W, C]``, which costs a transpose copy); Pillow is the fallback.
+    Decoding uses torchvision's libpng op when available: measured on Bijie-sized tiles it is
+    the fastest decoder installed here (Pillow, which already uses zlib-ng, is 5-25% slower per
+    file and returns ``[H, W, C]``) and the op skips the per-call deprecation warning of
+    torchvision 0.29's Python wrapper. Pillow is the fallback if the op disappears.
 
     Args:
         path: the PNG file.
@@ -140,7 +146,7 @@ def read_png(path: str | os.PathLike[str], channels: str = "any") -> Tensor:
             is accepted only when its channels are equal); ``"any"`` returns what is stored.
 
     Returns:
-        ``[C, H, W]`` tensor, dtype uint8 (or uint16 for 16-bit PNGs).
+        ``[C, H, W]`` array, dtype uint8 (or uint16 for 16-bit PNGs), possibly a strided view.
 
     Raises:
         DatasetNotFoundError: if the file does not exist.
@@ -153,7 +159,8 @@ def read_png(path: str | os.PathLike[str], channels: str = "any") -> Tensor:
         if _decode_png_op is not None:
             # A palette decoded UNCHANGED yields indices; RGB mode expands the colours.
             mode = _MODE_RGB if header.color_type == 3 else _MODE_UNCHANGED
-            tensor = _decode_png_op(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode)
+            raw = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+            tensor = _decode_png_op(raw, mode).numpy()
         else:
             tensor = _decode_png_pil(path, data, header)
     except (RuntimeError, OSError, ValueError, SyntaxError) as err:
@@ -173,7 +180,7 @@ def read_png(path: str | os.PathLike[str], channels: str = "any") -> Tensor:
         if n in (1, 2):
             return tensor[:1]
         first = tensor[:1]
-        if not bool((tensor[1:3] == first).all()):
+        if not (tensor[1:3] == first).all():
             raise InvalidDataError(
                 f"{path} has {n} different channels, expected a single-band raster (DEM or mask)."
             )
@@ -218,7 +225,7 @@ def read_geotiff(path: str | os.PathLike[str]) -> tuple[np.ndarray, dict[str, An
     return array, meta
 
 
-def read_raster(path: str | os.PathLike[str], channels: str = "any") -> tuple[Tensor, dict]:
+def read_raster(path: str | os.PathLike[str], channels: str = "any") -> tuple[np.ndarray, dict]:
     """Read a PNG or GeoTIFF by suffix.
 
     Args:
@@ -227,9 +234,8 @@ def read_raster(path: str | os.PathLike[str], channels: str = "any") -> tuple[Te
             ``"gray"`` requires a single band).
 
     Returns:
-        ``(tensor [C, H, W], meta)``; ``meta`` is empty for PNGs and holds ``crs`` and
-        ``transform`` for GeoTIFFs. Values keep their dtype when it is uint8, uint16, int16,
-        int32 or float32; other dtypes (float64, uint32, ...) become float32.
+        ``(array [C, H, W], meta)``; ``meta`` is empty for PNGs and holds ``crs``,
+        ``transform`` and ``nodata`` for GeoTIFFs. Values keep the file's dtype.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -246,12 +252,12 @@ def read_raster(path: str | os.PathLike[str], channels: str = "any") -> tuple[Te
     elif channels == "gray":
         if n != 1:
             raise InvalidDataError(f"{path} has {n} bands, expected a single-band raster.")
-    if array.dtype not in (np.uint8, np.uint16, np.int16, np.int32, np.float32):
-        array = array.astype(np.float32)
-    return torch.from_numpy(np.ascontiguousarray(array)), meta
+    return array, meta
 
 
-def mask_to_binary(mask: Tensor, path: str | os.PathLike[str], values: str = "0/255") -> Tensor:
+def mask_to_binary(
+    mask: np.ndarray, path: str | os.PathLike[str], values: str = "0/255"
+) -> np.ndarray:
     """Convert a stored mask ``[H, W]`` to int64 {0, 1}, refusing any other stored value.
 
     Args:
@@ -269,20 +275,21 @@ def mask_to_binary(mask: Tensor, path: str | os.PathLike[str], values: str = "0/
     else:
         ones = mask == 1
         bad = positive & ~ones & (mask != 255)
-        if not bool(bad.any()) and bool(ones.any()) and bool((mask == 255).any()):
+        if not bad.any() and ones.any() and (mask == 255).any():
             bad = positive  # a mix of 1 and 255 is ambiguous
         expected = "{0, 1} or {0, 255}"
-    if bool(bad.any()):
-        found = torch.unique(mask[bad].to(torch.float64))[:10].tolist()  # no uint16 unique
-        found = [int(v) if float(v).is_integer() else v for v in found]
+    if bad.any():
+        found = [int(v) if float(v).is_integer() else float(v) for v in np.unique(mask[bad])[:10]]
         raise InvalidDataError(
             f"{path}: mask values must be {expected} (landslide = 255 or 1), found {found}; "
             "the file may be an image or a DEM in the mask folder."
         )
-    return positive.to(torch.int64)
+    return positive.astype(np.int64)
 
 
-def resample_to(raster: Tensor, shape: tuple[int, int], path: str | os.PathLike[str]) -> Tensor:
+def resample_to(
+    raster: np.ndarray, shape: tuple[int, int], path: str | os.PathLike[str]
+) -> np.ndarray:
     """Bilinearly resample a ``[H, W]`` raster to ``shape``, warning that it did so.
 
     Args:
@@ -296,8 +303,8 @@ def resample_to(raster: Tensor, shape: tuple[int, int], path: str | os.PathLike[
         SizeMismatchWarning,
         stacklevel=3,
     )
-    x = raster.to(torch.float32)[None, None]
-    return F.interpolate(x, size=shape, mode="bilinear", align_corners=False)[0, 0]
+    x = torch.from_numpy(np.ascontiguousarray(raster, dtype=np.float32))[None, None]
+    return F.interpolate(x, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
 def list_files(folder: Path, suffixes: tuple[str, ...] = (".png",)) -> dict[str, Path]:

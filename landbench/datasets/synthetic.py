@@ -99,7 +99,7 @@ class SynthPreset:
         n: default number of tiles (all splits).
         landslide_fraction: share of tiles that hold landslides.
         base_elevation_m: range of a tile's lowest elevation.
-        relief_m: range of a tile's local relief.
+        median_slope: range of a tile's median hillslope (degrees).
         terrain_beta: spectral exponent of the fractal terrain.
         valley_probability: chance of a valley floor with a river.
         plateau_probability: chance of a flattened plateau top.
@@ -127,7 +127,7 @@ class SynthPreset:
     n: int
     landslide_fraction: float
     base_elevation_m: tuple[float, float]
-    relief_m: tuple[float, float]
+    median_slope: tuple[float, float]
     terrain_beta: float
     valley_probability: float
     plateau_probability: float
@@ -155,20 +155,20 @@ BIJIE = SynthPreset(
     size=64,
     n=400,
     landslide_fraction=0.28,
-    base_elevation_m=(1400.0, 1600.0),
-    relief_m=(40.0, 110.0),
-    terrain_beta=3.2,
+    base_elevation_m=(1480.0, 1520.0),
+    median_slope=(14.0, 28.0),
+    terrain_beta=3.6,
     valley_probability=0.45,
     plateau_probability=0.35,
-    landslides_per_tile=(1, 2),
-    area_m2=(600.0, 12000.0),
-    area_exponent=1.2,
+    landslides_per_tile=(1, 3),
+    area_m2=(1500.0, 25000.0),
+    area_exponent=1.0,
     aspect_ratio=(1.5, 3.5),
     depth_coefficient=0.35,
     initiation_slope=20.0,
     min_landslide_px=30,
-    old_fraction=0.45,
-    revegetation=(0.55, 0.9),
+    old_fraction=0.5,
+    revegetation=(0.75, 0.97),
     hollows_per_tile=(0, 2),
     dem_blur_px=1.2,
     dem_noise_m=0.4,
@@ -182,13 +182,16 @@ BIJIE = SynthPreset(
             "settlement_probability": 0.4,
             "terrace_step_m": 2.0,
             "riverbed_px": 3.0,
+            "bare_plots": (0, 2),
+            "bare_plot_m2": (800.0, 8000.0),
+            "bare_plot_max_slope": 12.0,
         }
     ),
     render=MappingProxyType(
         {
             "sun_azimuth": (100.0, 160.0),
             "sun_altitude": (45.0, 70.0),
-            "ambient": 0.45,
+            "ambient": 0.55,
             "haze": 0.08,
             "psf_px": 0.6,
             "noise_dn": 2.5,
@@ -224,9 +227,9 @@ HOKKAIDO = SynthPreset(
     size=64,
     n=80,
     landslide_fraction=0.9,
-    base_elevation_m=(60.0, 300.0),
-    relief_m=(80.0, 220.0),
-    terrain_beta=3.0,
+    base_elevation_m=(100.0, 160.0),
+    median_slope=(10.0, 22.0),
+    terrain_beta=3.4,
     valley_probability=0.6,
     plateau_probability=0.2,
     landslides_per_tile=(4, 18),
@@ -251,6 +254,9 @@ HOKKAIDO = SynthPreset(
             "settlement_probability": 0.2,
             "terrace_step_m": 0.0,
             "riverbed_px": 1.5,
+            "bare_plots": (0, 2),
+            "bare_plot_m2": (1000.0, 20000.0),
+            "bare_plot_max_slope": 8.0,
         }
     ),
     render=MappingProxyType(
@@ -448,7 +454,7 @@ def generate_tile(
     rng = _tile_rng(p, seed, index)
 
     ground = terrain.make_terrain(
-        rng, shape, p.gsd_m, p.relief_m, p.terrain_beta, p.valley_probability,
+        rng, shape, p.gsd_m, p.median_slope, p.terrain_beta, p.valley_probability,
         p.plateau_probability,
     )  # fmt: skip
     slope = terrain.slope_deg(ground.dem, p.gsd_m)

@@ -43,6 +43,25 @@ from landbench.evaluation.metrics import (
 )
 from landbench.evaluation.predictions import PredictionError, read_predictions
 
+# Heavier entry points (pandas, matplotlib, training) load on first use (PEP 562).
+_LAZY: dict[str, str] = {
+    "reproduce_table": "landbench.evaluation.reproduce",
+    "plot_attention_figure": "landbench.evaluation.figures",
+    "plot_prediction_grid": "landbench.evaluation.figures",
+    "plot_f1_bars": "landbench.evaluation.figures",
+    "plot_precision_recall": "landbench.evaluation.figures",
+    "save_figure": "landbench.evaluation.figures",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "ALL_METRICS",
     "COUNT_FIELDS",
@@ -65,8 +84,14 @@ __all__ = [
     "mean_f1_empty_as_1",
     "mean_f1_landslide_tiles",
     "mean_std",
+    "plot_attention_figure",
+    "plot_f1_bars",
+    "plot_precision_recall",
+    "plot_prediction_grid",
     "pooled_metrics",
     "precision",
     "read_predictions",
     "recall",
+    "reproduce_table",
+    "save_figure",
 ]

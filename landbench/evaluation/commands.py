@@ -72,11 +72,14 @@ def _reproduce(args: argparse.Namespace) -> int:
         quick=args.quick,
         device=args.device,
         progress=not args.no_progress,
+        config_dir=args.configs,
     )
     from landbench.evaluation.tables import to_markdown
 
     print(to_markdown(frame))
-    print(f"\nwrote {Path(args.out or f'reproduce/{args.table}-{args.dataset}')}")
+    out = Path(frame.attrs["out_dir"])
+    written = sorted(p.name for p in out.glob(f"{args.table}*") if p.is_file())
+    print(f"\nwrote to {out}: {', '.join(written)}")
     return 0
 
 
@@ -124,12 +127,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--dataset",
         default="synth",
-        choices=("synth", "bijie"),
-        help="synth (the embedded synthetic presets) or the real data (bijie/hokkaido)",
+        choices=("synth", "bijie", "real"),
+        help="synth: the embedded LandslideSynth presets (default); bijie or real: the real "
+        "Bijie (table1) and Hokkaido (table2) data under --root",
     )
     r.add_argument("--seeds", type=int, default=1, help="seeds per cell (default: 1)")
-    r.add_argument("--root", default=None, help="root of the real datasets (bijie/, hokkaido/)")
-    r.add_argument("--out", default=None, help="output folder (default: reproduce/TABLE-DATASET)")
+    r.add_argument(
+        "--root", default=None, help="folder of the real datasets (sets data.root of every recipe)"
+    )
+    r.add_argument(
+        "--out", default=None, help="output folder (default: reproduce/synth or reproduce/real)"
+    )
+    r.add_argument(
+        "--configs", default=None, help="folder of the recipes (default: baselines/configs)"
+    )
     r.add_argument(
         "--set",
         action="append",

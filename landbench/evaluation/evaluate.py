@@ -9,9 +9,10 @@ manifest sha256) and by what (landbench and evaluator versions), and serialises 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -33,14 +34,16 @@ from landbench.evaluation.metrics import (
 from landbench.evaluation.predictions import (
     PredictionError,
     _Problems,
-    check_prediction_mapping,
     check_sizes,
-    read_predictions,
+    collect_folder,
+    collect_mapping,
 )
 from landbench.exceptions import ConfigError, InvalidDataError
 
 if TYPE_CHECKING:
     from landbench.datasets.base import LandslideDataset
+
+logger = logging.getLogger(__name__)
 
 EVALUATOR_VERSION = "1.0"
 """Version of the scoring rules (metric definitions, conventions, JSON layout). Bumped whenever
@@ -240,6 +243,8 @@ class EvaluationResult:
     def precision_recall(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(thresholds, precision, recall)`` of the stored curve (each ``[T]``).
 
+        Precision is NaN at thresholds where no pixel is predicted landslide.
+
         Raises:
             InvalidDataError: if the result holds no curve (prediction-folder evaluations).
         """
@@ -252,7 +257,8 @@ class EvaluationResult:
             )
         counts = np.asarray(self.pr_curve["counts"], dtype=np.int64)
         thresholds = np.asarray(self.pr_curve["thresholds"], dtype=np.float64)
-        return thresholds, precision(counts, 1.0), recall(counts, 0.0)
+        # Precision is undefined (NaN) where nothing is predicted positive; plots skip it.
+        return thresholds, precision(counts, float("nan")), recall(counts, 0.0)
 
     def format_table(self, digits: int = 4) -> str:
         """A Markdown table of every metric with its interval, preceded by a one-line header."""
@@ -335,32 +341,35 @@ def evaluate_predictions(
     """
     from tqdm.auto import tqdm
 
+    # Every problem (names, file contents, sizes) is collected and reported together; the
+    # ground truth is read once, checking sizes while counting, and no score is returned
+    # unless the whole set is valid.
+    problems = _Problems()
     if isinstance(predictions, (str, os.PathLike)):
-        masks = read_predictions(predictions, dataset, check_size=False, progress=progress)
+        masks = collect_folder(predictions, dataset, problems, progress=progress)
         source: dict[str, Any] = {"kind": "predictions", "path": str(predictions)}
+        what = f"Predictions in {predictions}"
     elif isinstance(predictions, Mapping):
-        masks = check_prediction_mapping(predictions, dataset)
+        masks = collect_mapping(predictions, dataset, problems)
         source = {"kind": "predictions", "path": None}
+        what = "Predictions"
     else:
         raise PredictionError(
             "predictions must be a folder path or a mapping id -> mask, got "
             f"{type(predictions).__name__}."
         )
-    # One pass over the ground truth: sizes are checked (all of them, reported together) while
-    # counting, and no score is returned unless every mask fits.
-    problems = _Problems()
     acc = ConfusionAccumulator()
     for index in tqdm(
         range(len(dataset)), desc=f"scoring {dataset.name}/{dataset.split}", disable=not progress
     ):
         sample = dataset[index]
         sample_id, target = sample["id"], _target(sample)
+        if sample_id not in masks:
+            continue
         check_sizes({sample_id: masks[sample_id]}, {sample_id: target.shape}, problems)
         if not problems:
             acc.update(masks[sample_id], target, sample_id)
-    problems.raise_if_any(
-        f"Predictions in {predictions}" if source["path"] else "Predictions", dataset
-    )
+    problems.raise_if_any(what, dataset)
     return _result(dataset, acc, source, n_resamples=n_resamples, seed=seed)
 
 
@@ -457,6 +466,41 @@ def native_size(probs: Any, shape: tuple[int, int]) -> np.ndarray:
     return tensor.cpu().numpy()
 
 
+def _predict_batches(predictor: Any, dataset: LandslideDataset) -> Iterator[tuple[list, list]]:
+    """Yield ``(samples, probabilities)`` over the split, batching consecutive same-size tiles.
+
+    A landbench :class:`~landbench.models.inference.Predictor` takes ``[N, 4, H, W]`` batches
+    (up to its ``batch_size``), which keeps an accelerator busy on datasets of equal-size tiles;
+    other predictors get one ``[4, H, W]`` tile at a time.
+    """
+    import torch
+
+    from landbench.models.inference import Predictor
+
+    batch_size = predictor.batch_size if isinstance(predictor, Predictor) else 1
+    pending: list[dict[str, Any]] = []
+
+    def flush() -> tuple[list, list]:
+        images = [torch.as_tensor(s["image"]) for s in pending]
+        if len(images) == 1:
+            probs = [predictor.predict_proba(images[0])]
+        else:
+            probs = list(predictor.predict_proba(torch.stack(images)))
+        out = (list(pending), probs)
+        pending.clear()
+        return out
+
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        if pending and (
+            len(pending) == batch_size or pending[0]["image"].shape != sample["image"].shape
+        ):
+            yield flush()
+        pending.append(sample)
+    if pending:
+        yield flush()
+
+
 def evaluate_model(
     model_or_path: Any,
     dataset: LandslideDataset,
@@ -492,15 +536,28 @@ def evaluate_model(
     predictor, source = make_predictor(model_or_path, device=device, normalization=normalization)
     source["threshold"] = float(threshold)
     source["device"] = str(device)
+    trained_on = source.get("trained_manifest_sha256")
+    if trained_on is not None:
+        source["same_manifest_as_training"] = trained_on == dataset.manifest.sha256
+        if trained_on != dataset.manifest.sha256 and source.get("trained_dataset") == dataset.name:
+            logger.warning(
+                "The weights were trained on %s with another split manifest (%s...) than the one "
+                "scored (%s...): check the dataset options (e.g. --set preset=...).",
+                dataset.name,
+                str(trained_on)[:12],
+                dataset.manifest.sha256[:12],
+            )
     acc = ConfusionAccumulator()
     curve = np.zeros((len(PR_THRESHOLDS), 4), dtype=np.int64)
-    for index in tqdm(
-        range(len(dataset)), desc=f"evaluating {dataset.name}/{dataset.split}", disable=not progress
-    ):
-        sample = dataset[index]
-        target = _target(sample)
-        probs = native_size(predictor.predict_proba(sample["image"]), target.shape)
-        acc.update(probs > threshold, target, sample["id"])
-        curve += threshold_counts(probs, target, PR_THRESHOLDS)
+    bar = tqdm(total=len(dataset), desc=f"evaluating {dataset.name}/{dataset.split}",
+               disable=not progress)  # fmt: skip
+    for samples, probs_batch in _predict_batches(predictor, dataset):
+        for sample, probs in zip(samples, probs_batch):
+            target = _target(sample)
+            probs = native_size(probs, target.shape)
+            acc.update(probs > threshold, target, sample["id"])
+            curve += threshold_counts(probs, target, PR_THRESHOLDS)
+        bar.update(len(samples))
+    bar.close()
     pr = {"thresholds": PR_THRESHOLDS.tolist(), "counts": curve}
     return _result(dataset, acc, source, pr_curve=pr, n_resamples=n_resamples, seed=seed)

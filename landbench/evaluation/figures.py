@@ -83,6 +83,32 @@ def _normalise01(array: np.ndarray) -> np.ndarray:
     return (array - lo) / (hi - lo) if hi > lo else np.zeros_like(array, dtype=np.float64)
 
 
+def select_samples(dataset: Any, n: int = 2) -> list[dict[str, Any]]:
+    """Pick ``n`` landslide tiles for illustration, deterministically, from easy to hard.
+
+    Tiles holding a landslide are ranked by landslide fraction; the largest (an "easy" example,
+    as the first row of the paper's figures) comes first, then tiles spread evenly down the
+    ranking (smaller, harder landslides).
+
+    Args:
+        dataset: a landbench dataset split.
+        n: how many samples.
+
+    Returns:
+        The samples (fewer if the split has fewer landslide tiles).
+    """
+    fractions = []
+    for i in range(len(dataset)):
+        mask = _as_numpy(dataset[i]["mask"])
+        if mask.any():
+            fractions.append((-float(mask.mean()), i))
+    fractions.sort()
+    if not fractions:
+        return []
+    picks = np.unique(np.linspace(0, (len(fractions) - 1) // 2, num=min(n, len(fractions))).round())
+    return [dataset[fractions[int(k)][1]] for k in picks]
+
+
 def fusion_outputs(predictor: Any, sample: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Probability, finest attention map and decoder features of one raw sample.
 

@@ -120,13 +120,19 @@ def index_prediction_folder(
         PredictionError: if the folder is missing, or files are missing, extra, duplicated
             (``a.png`` and ``a.PNG``), not PNG files, or named for another split.
     """
-    folder = Path(folder)
+    problems = _Problems()
+    files = _index_folder(Path(folder), dataset, problems)
+    problems.raise_if_any(f"Predictions in {folder}", dataset)
+    return files
+
+
+def _index_folder(folder: Path, dataset: LandslideDataset, problems: _Problems) -> dict[str, Path]:
+    """Id to file for the well-named files of the split; naming problems go to ``problems``."""
     if not folder.is_dir():
         raise PredictionError(
             f"Prediction folder {folder} does not exist or is not a folder; give the folder that "
             f"holds one <id>{PREDICTION_SUFFIX} per sample of the {dataset.split} split."
         )
-    problems = _Problems()
     by_stem: dict[str, list[Path]] = defaultdict(list)
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
@@ -148,8 +154,7 @@ def index_prediction_folder(
         if len(stems) > 1:
             problems.add("duplicated", f"{' / '.join(sorted(stems))} (names differ only in case)")
     keep = _check_names(by_stem, dataset, problems)
-    problems.raise_if_any(f"Predictions in {folder}", dataset)
-    return {stem: by_stem[stem][0] for stem in keep}
+    return {stem: by_stem[stem][0] for stem in keep if len(by_stem[stem]) == 1}
 
 
 def decode_prediction(path: str | os.PathLike[str]) -> np.ndarray:
@@ -283,19 +288,39 @@ def read_predictions(
             named for another split, unreadable, not PNG, not single-band 8-bit, values outside
             {0, 1, 255}, wrong size.
     """
+    problems = _Problems()
+    predictions = collect_folder(folder, dataset, problems, progress=progress)
+    if check_size:
+        check_sizes(predictions, _target_shapes(dataset, progress), problems)
+    problems.raise_if_any(f"Predictions in {folder}", dataset)
+    return predictions
+
+
+def collect_folder(
+    folder: str | os.PathLike[str],
+    dataset: LandslideDataset,
+    problems: _Problems,
+    progress: bool = False,
+) -> dict[str, np.ndarray]:
+    """Decode every well-named prediction of the split, adding every problem to ``problems``.
+
+    Returns:
+        Id to uint8 ``[H, W]`` mask in {0, 1} for the files that decode, in split order.
+
+    Raises:
+        PredictionError: only if ``folder`` is not a folder.
+    """
     from tqdm.auto import tqdm
 
-    files = index_prediction_folder(folder, dataset)
-    problems = _Problems()
+    files = _index_folder(Path(folder), dataset, problems)
     predictions: dict[str, np.ndarray] = {}
     for sample_id in tqdm(dataset.ids, desc="reading predictions", disable=not progress):
+        if sample_id not in files:
+            continue
         try:
             predictions[sample_id] = decode_prediction(files[sample_id])
         except _MaskProblem as err:
             problems.add(err.kind, f"{sample_id} ({err})")
-    if check_size and not problems:
-        check_sizes(predictions, _target_shapes(dataset, progress), problems)
-    problems.raise_if_any(f"Predictions in {folder}", dataset)
     return predictions
 
 
@@ -311,12 +336,22 @@ def check_prediction_mapping(
         PredictionError: listing the offending ids.
     """
     problems = _Problems()
-    keep = _check_names([str(k) for k in predictions], dataset, problems)
+    out = collect_mapping(predictions, dataset, problems)
+    problems.raise_if_any("Predictions", dataset)
+    return out
+
+
+def collect_mapping(
+    predictions: Mapping[str, Any], dataset: LandslideDataset, problems: _Problems
+) -> dict[str, np.ndarray]:
+    """Binarise every well-named mask of a mapping, adding every problem to ``problems``."""
+    keep = set(_check_names([str(k) for k in predictions], dataset, problems))
     out: dict[str, np.ndarray] = {}
-    for sample_id in keep:
+    for sample_id in dataset.ids:
+        if sample_id not in keep:
+            continue
         try:
             out[sample_id] = binarize(predictions[sample_id], sample_id)
         except _MaskProblem as err:
             problems.add(err.kind, f"{sample_id} ({err})")
-    problems.raise_if_any("Predictions", dataset)
-    return {i: out[i] for i in dataset.ids}
+    return out

@@ -16,6 +16,9 @@ Output folder (``reproduce/<dataset>`` by default; runs are shared by both table
     OUT/<table>.md|.csv|.tex        the table: reported (paper) beside recomputed values
     OUT/<table>-runs.csv            one row per run: every metric, interval, validation F1
     OUT/<table>-f1.png              bar chart of recomputed F1 with the reported values
+    OUT/table1-figure2.png          the paper's figure 2 layout (RGB, truth, prediction,
+                                    attention over RGB, a feature) for the Residual Unet + Mixup
+    OUT/table2-figure3.png          the paper's figure 3 layout (RGB, truth, the three strategies)
 
 A completed run folder whose config matches is reused, an interrupted one is resumed, and one
 trained with another config is an error (runs are never overwritten).
@@ -123,6 +126,14 @@ def _comparable(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested dicts."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = sorted(set(a) | set(b))
+        return [d for k in keys for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [prefix.rstrip(".")]
+
+
 def _run_status(run_dir: Path) -> str | None:
     path = run_dir / "run.json"
     if not path.is_file():
@@ -158,9 +169,11 @@ def run_or_reuse(
     except (OSError, yaml.YAMLError):
         existing = None
     if not isinstance(existing, dict) or _comparable(existing) != wanted:
+        differ = _differences(_comparable(existing), wanted) if isinstance(existing, dict) else []
+        detail = f" (differs in {', '.join(differ[:6])})" if differ else ""
         raise ConfigError(
             f"{run_dir} holds a run of another config than {config_path.name} with overrides "
-            f"{list(overrides)}; remove it or choose another output folder."
+            f"{list(overrides)}{detail}; remove it or choose another output folder."
         )
     if _run_status(run_dir) == "completed" and (run_dir / "model.safetensors").is_file():
         logger.info("reusing completed run %s", run_dir)
@@ -222,7 +235,7 @@ def reproduce_table(
         device: torch device of the test-split evaluation.
         progress: show progress bars.
         config_dir: folder of the recipes (default :func:`default_config_dir`).
-        figures: also write the F1 bar chart.
+        figures: also write the F1 bar chart and the paper's figure 2 / 3 layouts (seed 0).
         train_fn: the training function (default :func:`landbench.training.train`).
 
     Returns:
@@ -316,6 +329,7 @@ def reproduce_table(
             )
 
     frame = summarize(table, runs, dataset)
+    frame.attrs["out_dir"] = str(out)
     runs_frame = pd.DataFrame(runs)
     write_tables(frame, out, table)
     atomic_write_text(
@@ -323,10 +337,37 @@ def reproduce_table(
         runs_frame.to_csv(index=False, float_format="%.6f", lineterminator="\n"),
     )
     if figures:
-        from landbench.evaluation.figures import plot_f1_bars, save_figure
-
-        save_figure(plot_f1_bars(frame), out / f"{table}-f1.png")
+        _write_figures(table, frame, runs, out)
     return frame
+
+
+def _write_figures(table: str, frame: pd.DataFrame, runs: Sequence[dict[str, Any]], out: Path):
+    """The F1 bar chart, and the paper's figure 2 (Table 1) or figure 3 (Table 2) layout."""
+    from landbench.evaluation.evaluate import make_predictor
+    from landbench.evaluation.figures import (
+        plot_attention_figure,
+        plot_f1_bars,
+        plot_prediction_grid,
+        save_figure,
+        select_samples,
+    )
+
+    save_figure(plot_f1_bars(frame), out / f"{table}-f1.png")
+    first = {r["key"]: Path(r["run_dir"]) for r in runs if r["seed"] == 0}
+    if table == "table1" and "resunet-mixup" in first:
+        run_dir = first["resunet-mixup"]
+        samples = select_samples(_test_dataset(run_dir), 2)
+        if samples:
+            fig = plot_attention_figure(run_dir, samples)
+            save_figure(fig, out / "table1-figure2.png")
+    elif table == "table2" and len(first) == len(_cells(table)):
+        samples = select_samples(_test_dataset(first["scratch"]), 2)
+        columns = {}
+        for cell in _cells(table):
+            predictor, _ = make_predictor(first[cell.key])
+            columns[cell.row] = [predictor.predict_proba(s["image"]) > 0.5 for s in samples]
+        if samples:
+            save_figure(plot_prediction_grid(samples, columns), out / "table2-figure3.png")
 
 
 def summarize(table: str, runs: Sequence[dict[str, Any]], dataset: str) -> pd.DataFrame:

@@ -128,8 +128,6 @@ def _is_landslide_id(dataset: Any, sample_id: str) -> bool | None:
 
 def _is_landslide(dataset: Any, sample: Mapping[str, Any]) -> bool:
     """The sample's class: the dataset's own label where it has one, else a non-empty mask."""
-    if "is_landslide" in sample:
-        return bool(sample["is_landslide"])
     label = _is_landslide_id(dataset, sample["id"])
     return bool(sample["mask"].any()) if label is None else label
 
@@ -183,6 +181,7 @@ def build(
         raise ConfigError("rows_per_group and max_shard_bytes must be positive.")
     kwargs = check_dataset_kwargs(dataset_class(name), dataset_kwargs or {})
     template = cards.template_path(name, card_template)
+    cards.check_template(template)  # fail before reading any data, not after writing shards
     out = Path(out)
     if out.exists() and not overwrite:
         raise ConfigError(f"{out} already exists; remove it, choose another --out or --overwrite.")
@@ -211,13 +210,16 @@ def build(
         "columns": list(columns),
         "georeferenced": georef is not None,
         "georef_types": georef,
-        "dem_nodata": _jsonable(getattr(first, "dem_nodata", None)),
+        "dem_nodata": _dem_nodata(splits.values()),
         "dataset_config": _dataset_config(first),
         "parquet": {"compression": PARQUET_COMPRESSION, "rows_per_group": rows_per_group},
         "splits": {},
     }
     features = hub_features(georef is not None)
     with atomic_directory(out, overwrite=overwrite) as tmp:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a build is meant to be shared
         (tmp / DATA_DIR).mkdir()
         for split, dataset in splits.items():
             if tuple(dataset.ids) != manifest.ids(split):
@@ -253,10 +255,40 @@ def _dataset_config(dataset: Any) -> dict[str, Any] | None:
         return None
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (int, float, str, bool)):
-        return value
-    return float(value)
+def _dem_nodata(datasets: Any) -> float | str | None:
+    """The DEM nodata value: the dataset's ``dem_nodata``, else the DEM GeoTIFFs' nodata tag.
+
+    Datasets that index their files (``files[id].dem``) are read for the tag (headers only).
+
+    Returns:
+        The value (NaN as ``"nan"``), or None when none is declared.
+    """
+    values: set[float] = set()
+    for dataset in datasets:
+        declared = getattr(dataset, "dem_nodata", None)
+        if declared is not None:
+            values.add(float(declared))
+            continue
+        files = getattr(dataset, "files", None)
+        if not isinstance(files, Mapping):
+            continue
+        for sample_id in dataset.ids:
+            path = Path(getattr(files[sample_id], "dem", ""))
+            if path.suffix.lower() in (".tif", ".tiff"):
+                import rasterio
+
+                with rasterio.open(path) as src:
+                    if src.nodata is not None:
+                        values.add(float(src.nodata))
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidDataError(
+            f"The DEM files declare different nodata values {sorted(values)}; the Hub format "
+            "documents one. Rewrite the DEMs with one nodata value."
+        )
+    value = values.pop()
+    return "nan" if value != value else value
 
 
 def _write_split(

@@ -173,6 +173,46 @@ def card_data_of(record: Mapping[str, Any], template: Path) -> Any:
     return data
 
 
+CONTEXT_KEYS: frozenset[str] = frozenset(
+    {
+        "dataset", "config_name", "split_version", "manifest_sha256", "num_examples", "counts",
+        "splits_table", "fields_table", "georeferenced", "landbench_version", "complete",
+        "completeness", "dataset_kwargs", "dataset_config", "dem_nodata",
+    }
+)  # fmt: skip
+"""The variables :func:`card_context` provides to every template (plus its front matter keys)."""
+
+
+def check_template(template: Path) -> None:
+    """Check a card template before a build: front matter, Jinja syntax and variable names.
+
+    Raises:
+        CardMismatchError: on missing front matter, invalid syntax or an unknown variable.
+    """
+    import jinja2
+    import jinja2.meta
+    import yaml
+
+    front, body = _split_front_matter(template.read_text(encoding="utf-8"), template)
+    try:
+        static = yaml.safe_load(front) or {}
+    except yaml.YAMLError as err:
+        raise CardMismatchError(f"{template}: invalid YAML front matter ({err}).") from None
+    try:
+        used = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(body))
+    except jinja2.TemplateSyntaxError as err:
+        raise CardMismatchError(
+            f"{template}, body line {err.lineno}: invalid template syntax ({err.message}); "
+            "write literal braces as {{ '{{' }}."
+        ) from None
+    unknown = sorted(used - CONTEXT_KEYS - set(static))
+    if unknown:
+        raise CardMismatchError(
+            f"{template} uses unknown variable(s) {unknown}; available: "
+            f"{sorted(CONTEXT_KEYS | set(static))}."
+        )
+
+
 def render_card(record: Mapping[str, Any], template: Path) -> str:
     """Render the dataset card of a build.
 
@@ -184,29 +224,16 @@ def render_card(record: Mapping[str, Any], template: Path) -> str:
         The card's full text (``README.md``).
 
     Raises:
-        CardMismatchError: if the template uses a variable the build does not provide, or the
+        CardMismatchError: if the template is invalid (see :func:`check_template`) or the
             rendered card still holds a placeholder.
     """
-    import jinja2
-    import jinja2.meta
     from huggingface_hub import DatasetCard
 
+    check_template(template)
     _, body = _split_front_matter(template.read_text(encoding="utf-8"), template)
     data = card_data_of(record, template)
     context = card_context(record)
     context.update({k: v for k, v in data.to_dict().items() if k not in context})
-    try:
-        used = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(body))
-    except jinja2.TemplateSyntaxError as err:
-        raise CardMismatchError(
-            f"{template}, body line {err.lineno}: invalid template syntax ({err.message}); "
-            "write literal braces as {{ '{{' }}."
-        ) from None
-    unknown = sorted(used - set(context))
-    if unknown:
-        raise CardMismatchError(
-            f"{template} uses unknown variable(s) {unknown}; available: {sorted(context)}."
-        )
     card = DatasetCard.from_template(
         data, template_str="---\n{{ card_data }}\n---\n" + body, **context
     )
@@ -240,7 +267,9 @@ def card_context(record: Mapping[str, Any]) -> dict[str, Any]:
             f"`{k}={v!r}`" for k, v in sorted((record.get("dataset_config") or {}).items())
         )
         or "not reported",
-        "dem_nodata": "none declared (every value is data)" if nodata is None else repr(nodata),
+        "dem_nodata": "none declared (every value is data)"
+        if nodata is None
+        else f"`{nodata}` (cells with this value have no elevation)",
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from landbench.exceptions import ConfigError, IntegrityError, InvalidDataError, LandbenchError
+from landbench.exceptions import IntegrityError, InvalidDataError, LandbenchError
 
 
 class IncompleteDataError(InvalidDataError):
@@ -29,12 +29,29 @@ class HubConnectionError(LandbenchError, ConnectionError):
     """The Hugging Face Hub could not be reached (offline mode, no network, or refused login)."""
 
 
+_CONNECTION_ERROR_NAMES = frozenset(
+    {"OfflineModeIsEnabled", "TransportError", "NetworkError", "ConnectError", "TimeoutException"}
+)
+
+
+def is_connection_error(err: BaseException) -> bool:
+    """Whether ``err`` means the Hub could not be reached (offline mode, DNS, refused, timeout).
+
+    huggingface_hub raises ``OfflineModeIsEnabled`` (a ``ConnectionError``) under
+    ``HF_HUB_OFFLINE=1`` and lets its HTTP client's transport errors through otherwise; the
+    client library differs across versions, so those are recognised by class name.
+    """
+    if isinstance(err, (ConnectionError, TimeoutError)):
+        return True
+    return any(c.__name__ in _CONNECTION_ERROR_NAMES for c in type(err).__mro__)
+
+
 __all__ = [
     "CardMismatchError",
-    "ConfigError",
     "HubConnectionError",
     "IncompleteDataError",
     "PermissionRequiredError",
     "RevisionNotFoundError",
     "ShardChecksumError",
+    "is_connection_error",
 ]

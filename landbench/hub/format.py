@@ -259,7 +259,8 @@ def encode_sample(sample: Mapping[str, Any], is_landslide: bool, georeferenced: 
     if not np.array_equal(rgb8.astype(np.float32), rgb):
         raise InvalidDataError(
             f"Sample {sample_id!r}: R, G, B hold values outside the integers 0-255 "
-            f"(range {np.nanmin(rgb)}..{np.nanmax(rgb)}); an 8-bit PNG cannot store them exactly."
+            f"(range {np.nanmin(rgb)}..{np.nanmax(rgb)}); an 8-bit PNG cannot store them exactly. "
+            "Build from 8-bit imagery (for Hokkaido: --set image_format=png)."
         )
     mask = np.asarray(sample["mask"])
     if mask.shape != image.shape[1:]:
@@ -279,6 +280,11 @@ def encode_sample(sample: Mapping[str, Any], is_landslide: bool, georeferenced: 
         "mask": {"bytes": _png(np.ascontiguousarray(mask8), "L"), "path": None},
         "is_landslide": bool(is_landslide),
     }
+    if not georeferenced and sample.get("crs") is not None:
+        raise InvalidDataError(
+            f"Sample {sample_id!r} is georeferenced but the dataset's first sample is not; a "
+            "build needs all samples georeferenced or none (check the GeoTIFFs)."
+        )
     if georeferenced:
         row["crs"] = crs_to_text(sample.get("crs"), sample_id)
         row["transform"] = transform_to_list(sample.get("transform"), sample_id)

@@ -25,7 +25,7 @@ from typing import Any
 from landbench.datasets.base import ALL_BANDS, LandslideDataset
 from landbench.datasets.splits import SplitManifest
 from landbench.exceptions import ConfigError, DatasetNotFoundError, InvalidDataError
-from landbench.hub.errors import HubConnectionError, RevisionNotFoundError
+from landbench.hub.errors import HubConnectionError, RevisionNotFoundError, is_connection_error
 from landbench.hub.format import (
     CARD_FILE,
     decode_row,
@@ -82,7 +82,8 @@ def resolve_snapshot(root: str | os.PathLike[str], revision: str | None = None) 
     if not (root / CARD_FILE).is_file():
         raise DatasetNotFoundError(
             f"{root} holds neither a dataset card ({CARD_FILE}) nor Hugging Face cache "
-            "snapshots; pass a folder made by `landbench hub build` or downloaded from the Hub."
+            "snapshots; pass a folder made by `landbench hub build`, a downloaded snapshot, or "
+            "a cache folder datasets--ORG--NAME."
         )
     if revision is None:
         return root
@@ -151,8 +152,6 @@ def download_snapshot(
             "root= the absolute path of a local snapshot."
         ) from None
     except Exception as err:
-        from landbench.hub.push import is_connection_error
-
         if is_connection_error(err):
             raise HubConnectionError(
                 f"Cannot download {repo_id} (revision {revision or 'main'}) from the Hugging "
@@ -207,7 +206,7 @@ class HubLandslideDataset(LandslideDataset):
                 f"snapshot of {name!r} or load name={record['dataset']!r}."
             )
         if checksum:
-            verify_checksums(self.root)
+            _verify_once(self.root)
         self.record = record
         self.name = record["dataset"]
         self.split_version = record["split_version"]
@@ -248,6 +247,25 @@ class HubLandslideDataset(LandslideDataset):
         if self.transforms is not None:
             sample = self.transforms(sample)
         return sample
+
+
+_VERIFIED: set[tuple[str, tuple[tuple[str, int, int], ...]]] = set()
+
+
+def _verify_once(folder: Path) -> None:
+    """Verify ``SHA256SUMS`` once per process for unchanged files (size and mtime).
+
+    A data module opens train, val and test of one snapshot; hashing gigabytes of shards three
+    times would add seconds to every start without checking anything new.
+    """
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts)
+    key = (
+        str(folder.resolve()),
+        tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files),
+    )
+    if key not in _VERIFIED:
+        verify_checksums(folder)
+        _VERIFIED.add(key)
 
 
 def load_split(

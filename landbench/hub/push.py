@@ -20,7 +20,11 @@ from landbench._io import atomic_write_json
 from landbench._version import __version__
 from landbench.exceptions import ConfigError, LandbenchError
 from landbench.hub import cards
-from landbench.hub.errors import HubConnectionError, PermissionRequiredError
+from landbench.hub.errors import (
+    HubConnectionError,
+    PermissionRequiredError,
+    is_connection_error,
+)
 from landbench.hub.format import (
     CARD_FILE,
     CHECKSUM_FILE,
@@ -30,22 +34,6 @@ from landbench.hub.format import (
     read_pushes,
     read_record,
 )
-
-_CONNECTION_ERROR_NAMES = frozenset(
-    {"OfflineModeIsEnabled", "TransportError", "NetworkError", "ConnectError", "TimeoutException"}
-)
-
-
-def is_connection_error(err: BaseException) -> bool:
-    """Whether ``err`` means the Hub could not be reached (offline mode, DNS, refused, timeout).
-
-    huggingface_hub raises ``OfflineModeIsEnabled`` (a ``ConnectionError``) under
-    ``HF_HUB_OFFLINE=1`` and lets its HTTP client's transport errors through otherwise; the
-    client library differs across versions, so those are recognised by class name.
-    """
-    if isinstance(err, (ConnectionError, TimeoutError)):
-        return True
-    return any(c.__name__ in _CONNECTION_ERROR_NAMES for c in type(err).__mro__)
 
 
 def push(

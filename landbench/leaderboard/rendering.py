@@ -419,6 +419,12 @@ def _num(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
+def csv_text(text: Any) -> str:
+    """Submitter text for a CSV cell, never read as a spreadsheet formula."""
+    text = " ".join(str(text).split())
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def render_csv(board: Leaderboard) -> str:
     """The leaderboard as CSV: recomputed rows, then reported rows (``source`` column)."""
     out = io.StringIO()
@@ -436,18 +442,18 @@ def render_csv(board: Leaderboard) -> str:
                 "dataset_kwargs": json.dumps(b.dataset_kwargs, sort_keys=True),
                 "rank": rank,
                 "entry": row.entry,
-                "model": sub["model"]["name"],
-                "team": sub["team"],
+                "model": csv_text(sub["model"]["name"]),
+                "team": csv_text(sub["team"]),
                 "n_images": ev["n_images"],
                 "inputs": " ".join(spec["inputs"]),
                 "external_data": str(spec["external_data"]).lower(),
-                "pretrained_weights": spec["pretrained_weights"],
+                "pretrained_weights": csv_text(spec["pretrained_weights"]),
                 "parameter_count": sub["model"]["parameter_count"],
                 "date": sub["date"],
                 "paper_url": sub["paper_url"] or "",
                 "code_url": sub["code"]["url"],
-                "code_commit": sub["code"]["commit"],
-                "license": sub["license"],
+                "code_commit": csv_text(sub["code"]["commit"]),
+                "license": csv_text(sub["license"]),
                 "evaluator_version": ev["evaluator_version"],
                 "predictions_sha256": row.result["predictions_sha256"],
                 **{k: ev["counts"][k] for k in ("tp", "fp", "fn", "tn")},

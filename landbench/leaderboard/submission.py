@@ -496,7 +496,7 @@ def init_submission(
         PredictionError: listing every bad mask.
         LandbenchError: if ``out`` exists.
     """
-    from landbench.evaluation import read_predictions
+    from landbench.evaluation import PredictionError, read_predictions
 
     out = Path(out)
     if out.exists():
@@ -514,7 +514,16 @@ def init_submission(
             out, [f"cannot record options that rebuild this split of {dataset}; got {kwargs}."]
         )
     source = Path(predictions)
-    read_predictions(source, split)  # raises, listing every bad mask, before anything is written
+    try:  # before anything is written
+        read_predictions(source, split)
+    except PredictionError as err:
+        if not (is_synthetic(dataset) and err.problems.get("missing")):
+            raise
+        raise PredictionError(
+            f"{err}\nThe test split of {dataset} depends on its parameters, here {kwargs}; give "
+            "the ones the predictions were made with (e.g. --set size=32 --set n=40).",
+            err.problems,
+        ) from None
     document = template(dataset, kwargs, split.manifest.version, split.manifest.sha256, entry)
     document = _merge(document, metadata or {})
     with atomic_directory(out) as tmp:

@@ -64,7 +64,7 @@ class ResidualDecoder(nn.Module):
             blocks.append(
                 ResidualBlock(decoder_channels[i] + skip_channels[i], decoder_channels[i])
             )
-            attentions.append(SpatialAttention() if attention else nn.Identity())
+            attentions.append(SpatialAttention(decoder_channels[i]) if attention else nn.Identity())
         self.projections = nn.ModuleList(projections)
         self.blocks = nn.ModuleList(blocks)
         self.attentions = nn.ModuleList(attentions)

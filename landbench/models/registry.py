@@ -105,6 +105,8 @@ def register_model(
             trainable=trainable,
             family=family,
         )
+        if isinstance(builder, type):
+            builder.name = name  # instances built directly (not via create_model) know it too
         return builder
 
     return decorator

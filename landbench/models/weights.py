@@ -72,7 +72,10 @@ def _decode_metadata(raw: Mapping[str, str], path: Path) -> dict[str, Any]:
 
 
 def save_weights(
-    model: Any, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None
+    model: Any,
+    path: str | os.PathLike[str],
+    metadata: Mapping[str, Any] | None = None,
+    overwrite: bool = True,
 ) -> Path:
     """Save a zoo model's state dict and metadata as a safetensors file, atomically.
 
@@ -83,6 +86,8 @@ def save_weights(
             ``manifest_sha256``, ``training_config``, ``metrics``, ``normalization``, ...). The
             keys ``model``, ``model_config`` and ``landbench_version`` are written by this
             function and may not be given.
+        overwrite: replace an existing file at ``path`` (atomically); if False, an existing file
+            is an error raised before anything is written.
 
     Returns:
         The written path.
@@ -90,6 +95,7 @@ def save_weights(
     Raises:
         ConfigError: if the model is not a named zoo model, or metadata is not serialisable or
             overrides a reserved key. Nothing is written in that case.
+        LandbenchError: if ``path`` exists and ``overwrite`` is False.
     """
     from safetensors.torch import save
 
@@ -110,7 +116,7 @@ def save_weights(
     header["format"] = FORMAT
     # safetensors refuses aliased tensors; cloning contiguous CPU copies also detaches them.
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    return atomic_write_bytes(path, save(state, metadata=header))
+    return atomic_write_bytes(path, save(state, metadata=header), overwrite=overwrite)
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -24,14 +24,17 @@ stopping look at the validation split only; the test split is never loaded here.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import logging
 import math
 import os
+import signal
+import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -195,8 +198,20 @@ def _epoch_recorder(run_dir: Path, run_info: dict[str, Any], monitor: str) -> An
 
         Rows are written at the end of validation, before the epoch's checkpoint is saved, so a
         resumed run finds a row for every checkpointed epoch (rows of epochs that are re-run
-        are replaced).
+        are replaced). Checkpoints also carry the random number generators' states, so that a
+        resumed run draws the same patches, flips and Mixup pairs as an uninterrupted one.
         """
+
+        def on_save_checkpoint(
+            self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+        ) -> None:
+            checkpoint["landbench_rng"] = _rng_states()
+
+        def on_load_checkpoint(
+            self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+        ) -> None:
+            if "landbench_rng" in checkpoint:
+                _set_rng_states(checkpoint["landbench_rng"])
 
         def __init__(self) -> None:
             self.rows: list[dict[str, Any]] = []
@@ -253,6 +268,43 @@ def _epoch_recorder(run_dir: Path, run_info: dict[str, Any], monitor: str) -> An
     return EpochRecorder()
 
 
+def _rng_states() -> dict[str, Any]:
+    """The states of torch's (CPU and CUDA), numpy's and Python's global generators.
+
+    Stored as tensors, lists and ints only, so checkpoints load with ``weights_only=True``.
+    """
+    import random
+
+    import numpy as np
+    import torch
+
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+        "python": [version, list(internal), gauss_next],
+    }
+
+
+def _set_rng_states(states: Mapping[str, Any]) -> None:
+    """Inverse of :func:`_rng_states` (CUDA states only when the device count matches)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    torch.set_rng_state(states["torch"])
+    cuda = states.get("cuda") or []
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+    name, keys, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    version, internal, gauss_next = states["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+
+
 def _val_metrics(row: Mapping[str, Any] | None) -> dict[str, float] | None:
     if row is None:
         return None
@@ -299,7 +351,7 @@ def _check_resume(run_dir: Path, config: TrainConfig) -> Path:
     try:
         checkpoint = torch.load(last, map_location="cpu", weights_only=True)
         hparams = checkpoint["hyper_parameters"]
-        name, model_config = hparams["model_name"], hparams["model_config"]
+        name, model_config = hparams["model"], hparams["model_kwargs"]
     except Exception as err:  # a truncated or foreign file: say which, not a pickle traceback
         raise ConfigError(
             f"Cannot resume from {last}: not a landbench training checkpoint ({err})."
@@ -379,6 +431,27 @@ def _strategy(config: TrainConfig) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _preserved_process_state() -> Iterator[None]:
+    """Restore what Lightning changes for the whole process: deterministic mode and SIGINT.
+
+    ``Trainer(deterministic=True)`` switches torch's deterministic algorithms on globally, and a
+    Ctrl-C makes Lightning ignore further SIGINTs; neither should outlive a ``train`` call.
+    """
+    import torch
+
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    main_thread = threading.current_thread() is threading.main_thread()
+    sigint = signal.getsignal(signal.SIGINT) if main_thread else None
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        if main_thread and sigint is not None:
+            signal.signal(signal.SIGINT, sigint)
+
+
 def train(
     config: str | Path | Mapping[str, Any] | TrainConfig,
     out_dir: str | Path | None = None,
@@ -415,6 +488,34 @@ def train(
             any training starts.
         KeyboardInterrupt: if interrupted; the run folder keeps its last checkpoint.
     """
+    with _preserved_process_state():
+        return _train(
+            config,
+            out_dir,
+            overrides,
+            resume=resume,
+            devices=devices,
+            accelerator=accelerator,
+            strategy=strategy,
+            precision=precision,
+            num_nodes=num_nodes,
+            callbacks=callbacks,
+        )
+
+
+def _train(
+    config: str | Path | Mapping[str, Any] | TrainConfig,
+    out_dir: str | Path | None,
+    overrides: Iterable[str],
+    *,
+    resume: bool,
+    devices: int | str | list[int] | None,
+    accelerator: str | None,
+    strategy: str | None,
+    precision: str | None,
+    num_nodes: int | None,
+    callbacks: Sequence[Any],
+) -> Path:
     overrides = list(overrides)
     for key, value in (
         ("devices", devices),
@@ -523,6 +624,17 @@ def train(
         run_info["_previous_wall_time_s"] = float(previous.get("wall_time_s") or 0.0)
         run_info["resumed"] = int(previous.get("resumed", 0)) + 1
 
+    evaluate_only = cfg.transfer.strategy == "pretrained" or not getattr(model, "trainable", True)
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        if evaluate_only:
+            task, trainer, checkpoint = _task(cfg, model), _trainer(cfg, callbacks, 1), None
+        else:
+            task, trainer, checkpoint = _prepare_fit(cfg, model, run_dir, run_info, callbacks)
+    except (MisconfigurationException, ValueError, TypeError, RuntimeError) as err:
+        raise ConfigError(f"{label}: trainer: {err}") from None
+
     if rank_zero:
         if resume:
             atomic_write_text(run_dir / "config.yaml", cfg.to_yaml())
@@ -534,10 +646,10 @@ def train(
 
     started = time.perf_counter()
     try:
-        if cfg.transfer.strategy == "pretrained" or not getattr(model, "trainable", True):
-            best_model, best = _evaluate_only(cfg, model, dm, run_dir, rank_zero)
+        if evaluate_only:
+            best_model, best = _evaluate_only(task, trainer, dm, run_dir, rank_zero)
         else:
-            best_model, best = _fit(cfg, model, dm, run_dir, run_info, ckpt_path, callbacks)
+            best_model, best = _run_fit(cfg, task, trainer, checkpoint, dm, run_dir, ckpt_path)
     except (KeyboardInterrupt, SystemExit) as err:
         if rank_zero:
             run_info.update(status="interrupted")
@@ -625,16 +737,14 @@ def _trainer(cfg: TrainConfig, callbacks: Sequence[Any], max_epochs: int | None 
     )
 
 
-def _fit(
+def _prepare_fit(
     cfg: TrainConfig,
     model: Any,
-    dm: Any,
     run_dir: Path,
     run_info: dict[str, Any],
-    ckpt_path: Path | None,
     extra_callbacks: Sequence[Any],
-) -> tuple[Any, dict[str, Any] | None]:
-    import torch
+) -> tuple[Any, Any, Any]:
+    """The task, the Trainer and its checkpoint callback (nothing is written yet)."""
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     monitor = cfg.trainer.monitor
@@ -655,12 +765,24 @@ def _fit(
             EarlyStopping(monitor=monitor, mode=mode, patience=cfg.trainer.early_stopping_patience)
         )
     callbacks.extend(extra_callbacks)
-    task = _task(cfg, model)
-    trainer = _trainer(cfg, callbacks)
-    trainer.fit(task, datamodule=dm, ckpt_path=ckpt_path, weights_only=True)
+    return _task(cfg, model), _trainer(cfg, callbacks), checkpoint
 
+
+def _run_fit(
+    cfg: TrainConfig,
+    task: Any,
+    trainer: Any,
+    checkpoint: Any,
+    dm: Any,
+    run_dir: Path,
+    ckpt_path: Path | None,
+) -> tuple[Any, dict[str, Any] | None]:
+    """Fit, then load the validation-selected checkpoint's weights into the model."""
+    import torch
+
+    trainer.fit(task, datamodule=dm, ckpt_path=ckpt_path, weights_only=True)
     rows = read_metrics(run_dir / "metrics.csv") if (run_dir / "metrics.csv").is_file() else []
-    best = best_row(rows, monitor)
+    best = best_row(rows, cfg.trainer.monitor)
     best_path = checkpoint.best_model_path
     if best_path and Path(best_path).is_file():
         state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
@@ -670,15 +792,13 @@ def _fit(
 
 
 def _evaluate_only(
-    cfg: TrainConfig, model: Any, dm: Any, run_dir: Path, rank_zero: bool
+    task: Any, trainer: Any, dm: Any, run_dir: Path, rank_zero: bool
 ) -> tuple[Any, dict[str, Any]]:
     """``pretrained`` weights or a fitted reference model: one validation pass, one row."""
     start = time.perf_counter()
-    if not getattr(model, "trainable", True):
+    if not getattr(task.model, "trainable", True):
         dm.setup("fit")
-        model.fit(_normalised_batches(dm))
-    task = _task(cfg, model)
-    trainer = _trainer(cfg, [], max_epochs=1)
+        task.model.fit(_normalised_batches(dm))
     results = trainer.validate(task, datamodule=dm, verbose=False)
     metrics = results[0] if results else {}
     row: dict[str, Any] = {"epoch": 0, "train_loss": None, "lr": None}
@@ -709,7 +829,8 @@ def _save_final_weights(
     # save_weights itself records model, model_config and landbench_version.
     metadata = {
         "dataset": cfg.data.dataset,
-        "dataset_kwargs": run_info["dataset_kwargs"],
+        # Options that define the data, not where it lies on this machine (weights travel).
+        "dataset_kwargs": {k: v for k, v in run_info["dataset_kwargs"].items() if k != "root"},
         "split_version": run_info["split_version"],
         "manifest_sha256": run_info["manifest_sha256"],
         "training_config": cfg.to_dict(),

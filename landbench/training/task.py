@@ -75,7 +75,7 @@ class LandslideSegmentationTask(L.LightningModule):
 
     def __init__(
         self,
-        model: nn.Module | str = "fusionnet-resunet",
+        model: nn.Module | str | None = None,
         model_kwargs: dict[str, Any] | None = None,
         bce_weight: float = 1.0,
         dice_weight: float = 1.0,
@@ -95,6 +95,12 @@ class LandslideSegmentationTask(L.LightningModule):
         threshold: float = 0.5,
     ) -> None:
         super().__init__()
+        if model is None:
+            raise ConfigError(
+                "LandslideSegmentationTask needs a model: a zoo name such as "
+                "'fusionnet-resunet' or an nn.Module (pass model=... to load_from_checkpoint "
+                "for models outside the zoo)."
+            )
         if isinstance(model, str):
             from landbench.models import create_model
 
@@ -112,11 +118,14 @@ class LandslideSegmentationTask(L.LightningModule):
                 f"freeze_encoders_epochs needs a model with an encoders() method; "
                 f"{type(model).__name__} has none."
             )
-        # The model is a constructor argument, not a hyperparameter; its identity is recorded so
-        # that a resumed checkpoint can be checked against the configured model.
-        self.save_hyperparameters(ignore=["model"])
-        self.hparams["model_name"] = getattr(model, "name", "") or type(model).__name__
-        self.hparams["model_config"] = dict(getattr(model, "config", {}) or {})
+        self.save_hyperparameters(ignore=["model", "model_kwargs"])
+        # A zoo model is recorded by name and config, which rebuild it: load_from_checkpoint then
+        # needs nothing else, and a resume can be checked against the configured model. Other
+        # modules are not hyperparameters; pass them again to load_from_checkpoint.
+        name, config = getattr(model, "name", ""), getattr(model, "config", None)
+        if name and isinstance(config, dict):
+            self.hparams["model"] = name
+            self.hparams["model_kwargs"] = dict(config)
         self.model = model
         self.loss_fn = BCEDiceLoss(bce_weight, dice_weight, pos_weight)
         self.mixup = Mixup(mixup, mixup_alpha, mixup_prob, mixup_per_sample)
@@ -139,8 +148,9 @@ class LandslideSegmentationTask(L.LightningModule):
         """Freeze (no gradients, batch-norm statistics fixed) or release the encoders."""
         for encoder in self.encoders():
             encoder.requires_grad_(not frozen)
-            if frozen:
-                encoder.eval()
+            # Frozen encoders also keep their batch-norm statistics (eval mode); released ones
+            # follow the task's own mode again.
+            encoder.train(self.training and not frozen)
 
     # -- training --------------------------------------------------------------------------
 
@@ -226,7 +236,7 @@ class LandslideSegmentationTask(L.LightningModule):
         params = [p for p in self.model.parameters()]
         if not params:
             raise ConfigError(
-                f"Model {hp.model_name!r} has no parameters to train; fit it instead."
+                f"{type(self.model).__name__} has no parameters to train; fit it instead."
             )
         # Frozen encoders stay in the optimiser: parameters without gradients are skipped by
         # AdamW (no update, no weight decay) until they are released.

@@ -10,6 +10,12 @@ Measure with::
 
     python -m pytest tests/benchmarks/test_bench_models.py --benchmark-enable -s
 
+On a shared machine, measure CPU time of one thread, which other processes disturb far less than
+wall time::
+
+    OMP_NUM_THREADS=1 python -m pytest tests/benchmarks/test_bench_models.py --benchmark-enable \
+        --benchmark-timer=time.process_time -s
+
 Without ``--benchmark-enable`` (the default test run) each step runs once on a 2 x 32 x 32 batch,
 so the file stays a quick smoke test. Training FLOPs per image (``torch.utils.flop_counter``,
 deterministic, unlike wall time on a shared machine) are checked against the 1.5x budget.

@@ -1,0 +1,268 @@
+"""The model zoo: registry, contract of every model, fusion network specifics, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from landbench.exceptions import ConfigError, LandbenchError
+from landbench.models import create_model, list_models, model_info
+from landbench.models.base import ZooModel
+
+ALL_MODELS = (
+    "all-background",
+    "deeplabv3plus-rgbdem",
+    "fusionnet-resunet",
+    "fusionnet-unet",
+    "fusionnet-vgg16",
+    "resunet-rgbdem",
+    "slope-threshold",
+    "unet-rgb",
+    "unet-rgbdem",
+)
+FUSION = ("fusionnet-resunet", "fusionnet-unet", "fusionnet-vgg16")
+
+
+def _batch(n: int = 2, h: int = 33, w: int = 45, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A fake normalised batch whose landslides sit on the steep half of a ramp DEM."""
+    g = torch.Generator().manual_seed(seed)
+    image = torch.randn(n, 4, h, w, generator=g)
+    cols = torch.arange(w, dtype=torch.float32)
+    ramp = torch.where(cols < w // 2, 0.01 * cols, 0.01 * (w // 2) + 0.3 * (cols - w // 2))
+    image[:, 3] = ramp.expand(h, w) + 0.001 * torch.randn(n, h, w, generator=g)
+    mask = torch.zeros(n, h, w, dtype=torch.long)
+    mask[..., w // 2 + 2 : -2] = 1
+    return {"image": image, "mask": mask}
+
+
+def tiny(name: str, fitted: bool = True) -> ZooModel:
+    """The smallest config of ``name``; no-skill references are fitted on a fake batch."""
+    info = model_info(name)
+    model = create_model(name, size="tiny") if "size" in info.kwargs else create_model(name)
+    if fitted and not model.trainable:
+        model.fit([_batch()])
+    return model
+
+
+def test_list_models_holds_the_zoo() -> None:
+    assert list_models() == sorted(ALL_MODELS)
+    assert list_models("fusionnet-*") == sorted(FUSION)
+
+
+def test_unknown_model_lists_valid_names() -> None:
+    with pytest.raises(ConfigError, match="Unknown model 'fusionnet'.*fusionnet-resunet"):
+        create_model("fusionnet")
+
+
+def test_unknown_option_lists_valid_options() -> None:
+    with pytest.raises(ConfigError, match="no option.*'widht'.*Valid options.*base_channels"):
+        create_model("fusionnet-resunet", widht=3)
+    with pytest.raises(ConfigError, match="Unknown size 'huge'"):
+        create_model("unet-rgb", size="huge")
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_contract_on_odd_size(name: str) -> None:
+    model = tiny(name).eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 4, 97, 131))
+    assert isinstance(out, torch.Tensor)
+    assert out.shape == (1, 1, 97, 131)
+    assert out.dtype == torch.float32
+    assert torch.isfinite(out).all()
+    assert model.name == name
+    assert model.bands_used == model_info(name).bands_used
+    assert model.trainable == model_info(name).trainable
+    # config is JSON and rebuilds the same architecture
+    config = json.loads(json.dumps(model.config))
+    rebuilt = create_model(name, **config)
+    assert rebuilt.config == model.config
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {
+        k: v.shape for k, v in model.state_dict().items()
+    }
+
+
+@pytest.mark.parametrize("name", [n for n in ALL_MODELS if model_info(n).trainable])
+def test_gradients_reach_every_parameter(name: str) -> None:
+    model = tiny(name).train()
+    batch = _batch(h=21, w=19)
+    logits = model(batch["image"])
+    weights = torch.randn_like(logits)  # a generic loss: every output pixel matters
+    (logits * weights).sum().backward()
+    missing = [k for k, p in model.named_parameters() if p.grad is None or not p.grad.any()]
+    assert not missing, f"no gradient reaches {missing}"
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_weights_round_trip(name: str, tmp_path) -> None:
+    from landbench.models import load_weights, save_weights
+
+    model = tiny(name)
+    if model.trainable:  # move BN statistics away from their initial values
+        model.train()
+        model(_batch(h=16, w=16, seed=1)["image"])
+    model.eval()
+    x = torch.randn(1, 4, 21, 27)
+    metadata = {
+        "dataset": "synth",
+        "split_version": "v1",
+        "manifest_sha256": "0" * 64,
+        "metrics": {"f1": 0.5, "iou": 1 / 3},
+        "normalization": {"bands": ["R", "G", "B", "DEM"], "mean": [1.0] * 4, "std": [2.0] * 4},
+        "training_config": {"epochs": 1, "mixup": None},
+    }
+    path = save_weights(model, tmp_path / "w.safetensors", metadata)
+    loaded, meta = load_weights(path, expected_model=name)
+    assert type(loaded) is type(model) and loaded.name == name
+    assert meta == {
+        **metadata,
+        "model": name,
+        "model_config": model.config,
+        "landbench_version": meta["landbench_version"],
+    }
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.safetensors"]  # no temp files left
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_bad_input_shapes(name: str) -> None:
+    model = tiny(name).eval()
+    with pytest.raises(ConfigError, match=r"\[N, 4, H, W\].*\[2, 3, 16, 16\]"):
+        model(torch.randn(2, 3, 16, 16))
+    with pytest.raises(ConfigError, match="4, H, W"):
+        model(torch.randn(4, 16, 16))
+    with pytest.raises(ConfigError, match="floating-point"):
+        model(torch.zeros(1, 4, 16, 16, dtype=torch.long))
+    with pytest.raises(LandbenchError):
+        model(torch.randn(2, 5, 16, 16))
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_encoders_are_submodules(name: str) -> None:
+    model = tiny(name)
+    submodules = {id(m) for m in model.modules()}
+    encoders = model.encoders()
+    assert all(id(e) in submodules for e in encoders)
+    assert bool(encoders) == (model.trainable)
+
+
+def test_rgb_only_model_ignores_the_dem() -> None:
+    model = tiny("unet-rgb").eval()
+    x = torch.randn(1, 4, 40, 40)
+    y = x.clone()
+    y[:, 3] = torch.randn(40, 40) * 10
+    with torch.no_grad():
+        assert torch.equal(model(x), model(y))
+    assert model.bands_used == ("R", "G", "B")
+    assert model.net.encoder.conv1.in_channels == 3
+
+
+@pytest.mark.parametrize("name", FUSION)
+def test_fusion_output_depends_on_rgb_and_dem(name: str) -> None:
+    model = tiny(name).eval()
+    x = torch.randn(1, 4, 48, 40)
+    dem_only, rgb_only = x.clone(), x.clone()
+    dem_only[:, 3] += torch.randn(48, 40)
+    rgb_only[:, :3] += torch.randn(3, 48, 40)
+    with torch.no_grad():
+        base = model(x)
+        assert not torch.allclose(model(dem_only), base)
+        assert not torch.allclose(model(rgb_only), base)
+
+
+@pytest.mark.parametrize("name", FUSION)
+def test_fusion_encoders_are_separate(name: str) -> None:
+    model = tiny(name)
+    rgb = {p.data_ptr() for p in model.rgb_encoder.parameters()}
+    dem = {p.data_ptr() for p in model.dem_encoder.parameters()}
+    assert rgb and dem and not rgb & dem
+    assert model.encoders() == [model.rgb_encoder, model.dem_encoder]
+    # The DEM encoder sees one channel, the RGB encoder three.
+    first_rgb = next(m for m in model.rgb_encoder.modules() if isinstance(m, torch.nn.Conv2d))
+    first_dem = next(m for m in model.dem_encoder.modules() if isinstance(m, torch.nn.Conv2d))
+    assert (first_rgb.in_channels, first_dem.in_channels) == (3, 1)
+    # Perturbing the RGB encoder's weights leaves the DEM encoder's features unchanged.
+    x = torch.randn(1, 1, 32, 32)
+    model.eval()
+    with torch.no_grad():
+        before = model.dem_encoder(x)
+        for p in model.rgb_encoder.parameters():
+            p.add_(1.0)
+        after = model.dem_encoder(x)
+    assert all(torch.equal(a, b) for a, b in zip(before, after))
+
+
+@pytest.mark.parametrize("name", FUSION)
+@pytest.mark.parametrize("size", [(97, 131), (32, 32), (5, 3)])
+def test_attention_maps_have_documented_shapes(name: str, size: tuple[int, int]) -> None:
+    model = tiny(name).eval()
+    depth = model.config["depth"]
+    h, w = size
+    with torch.no_grad():
+        out = model(torch.randn(2, 4, h, w), return_attention=True)
+    assert set(out) >= {"logits", "attention", "features"}
+    assert out["logits"].shape == (2, 1, h, w)
+    shapes = [tuple(a.shape) for a in out["attention"]]
+    expected = [(2, 1, math.ceil(h / 2**j), math.ceil(w / 2**j)) for j in reversed(range(depth))]
+    assert shapes == expected
+    assert all(((a > 0) & (a < 1)).all() for a in out["attention"])
+    assert out["features"].shape == (2, model.config["base_channels"], h, w)
+    assert out["latent"].shape[-2:] == (math.ceil(h / 2**depth), math.ceil(w / 2**depth))
+    with torch.no_grad():
+        assert torch.equal(model(torch.zeros(1, 4, h, w)), model(torch.zeros(1, 4, h, w)))
+        only_features = model(torch.randn(1, 4, h, w), return_features=True)
+    assert isinstance(only_features, dict) and "features" in only_features
+
+
+def test_fusion_presets_and_overrides() -> None:
+    small = create_model("fusionnet-resunet", size="small")
+    assert small.config == {"size": "small", "base_channels": 12, "depth": 4, "attention": True}
+    custom = create_model("fusionnet-unet", size="tiny", base_channels=4, depth=2)
+    assert custom.config["base_channels"] == 4 and custom.multiple == 4
+    assert (
+        create_model("fusionnet-resunet", size="tiny", attention=False)(
+            torch.randn(1, 4, 20, 20), return_attention=True
+        )["attention"]
+        == []
+    )
+    with pytest.raises(ConfigError, match="depth"):
+        create_model("fusionnet-resunet", depth=0)
+    with pytest.raises(ConfigError, match="only apply to fusionnet-vgg16"):
+        create_model("fusionnet-resunet", pretrained=True)
+
+
+def test_tiny_fusion_is_much_smaller_than_base() -> None:
+    from landbench.models.commands import count_parameters
+
+    tiny_params = tiny("fusionnet-resunet").num_parameters()
+    assert tiny_params < 400_000 < count_parameters("fusionnet-resunet")
+
+
+def test_cli_zoo_table(capsys) -> None:
+    from landbench.cli import main
+
+    assert main(["models", "list", "--markdown"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("| model | inputs used | parameters (default config) |")
+    rows = {line.split("|")[1].strip(" `"): line for line in lines[2:]}
+    assert sorted(rows) == sorted(ALL_MODELS)
+    assert "| R, G, B |" in rows["unet-rgb"] and "| DEM |" in rows["slope-threshold"]
+    assert "Lissak & Corpetti" in rows["fusionnet-resunet"]
+
+
+def test_cli_info(capsys) -> None:
+    from landbench.cli import main
+
+    assert main(["models", "info", "fusionnet-resunet", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["default_config"] == create_model("fusionnet-resunet").config
+    assert facts["parameters"] == create_model("fusionnet-resunet").num_parameters()
+    assert facts["published_weights"] == []
+    assert main(["models", "info", "slope-threshold"]) == 0
+    assert "fit on train" in capsys.readouterr().out
+    assert main(["models", "info", "nope"]) == 2
+    assert "Valid models" in capsys.readouterr().err
