@@ -112,9 +112,12 @@ def pad_collate(samples: Sequence[dict[str, Any]], multiple: int = 32) -> dict[s
     for s in samples:
         h, w = s["mask"].shape
         pad = (0, width - w, 0, height - h)
+        valid = s.get("valid")
+        if valid is None:
+            valid = torch.ones(h, w, dtype=torch.bool)
         images.append(F.pad(s["image"], pad))
         masks.append(F.pad(s["mask"], pad))
-        valids.append(F.pad(torch.ones(h, w, dtype=torch.bool), pad))
+        valids.append(F.pad(valid, pad))
     return {
         "image": torch.stack(images),
         "mask": torch.stack(masks),
@@ -139,6 +142,33 @@ class _Normalize(torch.nn.Module):
         batch = dict(batch)
         image = batch["image"]
         batch["image"] = (image - self.mean.to(image)) / self.std.to(image)
+        return batch
+
+
+class _FlipRotate(torch.nn.Module):
+    """Random flips and 90-degree rotations of ``image``, ``mask`` and ``valid`` alike (kornia).
+
+    kornia geometrically transforms keys named ``mask`` or ``mask_*``; ``valid`` is renamed for
+    the call so the padding marker stays aligned with the pixels it describes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.aug = K.AugmentationSequential(
+            K.RandomHorizontalFlip(),
+            K.RandomVerticalFlip(),
+            K.RandomRotation90(times=(0, 3)),
+            data_keys=None,
+            keepdim=True,
+        )
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
+        batch = dict(batch)
+        if "valid" in batch:
+            batch["mask_valid"] = batch.pop("valid")
+        batch = self.aug(batch)
+        if "mask_valid" in batch:
+            batch["valid"] = batch.pop("mask_valid").bool()
         return batch
 
 
@@ -247,14 +277,7 @@ class LandslideDataModule(NonGeoDataModule):
         normalize = _Normalize(mean, std)
         self.aug = normalize
         if self.augment:
-            flips = K.AugmentationSequential(
-                K.RandomHorizontalFlip(),
-                K.RandomVerticalFlip(),
-                K.RandomRotation90(times=(0, 3)),
-                data_keys=None,
-                keepdim=True,
-            )
-            self.train_aug = _Chain(normalize, flips)
+            self.train_aug = _Chain(normalize, _FlipRotate())
         else:
             self.train_aug = normalize
 

@@ -7,8 +7,12 @@ import socket
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")
+# Tests use tiny tensors: one intra-op thread avoids thread start-up and contention costs
+# that dominate such small operations on a 2-core machine.
+torch.set_num_threads(1)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 

@@ -180,3 +180,21 @@ def test_bootstrap_interval_contains_point_estimate_for_constant_images(pair) ->
     value = f1(Counts.from_array(per_image.sum(0)))
     assert intervals["f1"].low == pytest.approx(value)
     assert intervals["f1"].high == pytest.approx(value)
+
+
+def test_bad_masks_are_refused_clearly() -> None:
+    from landbench.exceptions import InvalidDataError
+
+    ok = np.zeros(4, dtype=np.uint8)
+    with pytest.raises(InvalidDataError, match=r"pred must be a binary mask .* \[255\]"):
+        confusion_counts(np.array([0, 255, 1, 0], dtype=np.uint8), ok)
+    with pytest.raises(InvalidDataError, match=r"target .* \[2\]"):
+        confusion_counts(ok, np.array([0, 2, 1, 0], dtype=np.uint8))
+    with pytest.raises(InvalidDataError, match="threshold probabilities"):
+        confusion_counts(np.array([0.2, 0.9, 1, 0]), ok)
+    with pytest.raises(InvalidDataError, match="shapes differ"):
+        confusion_counts(ok, np.zeros(5, dtype=np.uint8))
+    with pytest.raises(InvalidDataError, match="batch axis"):
+        confusion_counts_per_image(np.uint8(1), np.uint8(1))
+    with pytest.raises(InvalidDataError, match="non-negative integer"):
+        Counts(tp=-1)

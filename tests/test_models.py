@@ -7,6 +7,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from landbench.exceptions import ConfigError, LandbenchError
 from landbench.models import create_model, list_models, model_info
@@ -266,3 +268,23 @@ def test_cli_info(capsys) -> None:
     assert "fit on train" in capsys.readouterr().out
     assert main(["models", "info", "nope"]) == 2
     assert "Valid models" in capsys.readouterr().err
+
+
+_TINY_CACHE: dict[str, ZooModel] = {}
+
+
+@settings(max_examples=12, deadline=None)
+@given(h=st.integers(1, 70), w=st.integers(1, 70), name=st.sampled_from(FUSION + ("unet-rgbdem",)))
+def test_any_size_is_padded_and_cropped_back(h: int, w: int, name: str) -> None:
+    model = _TINY_CACHE.setdefault(name, tiny(name).eval())
+    with torch.no_grad():
+        assert model(torch.randn(1, 4, h, w)).shape == (1, 1, h, w)
+
+
+def test_frozen_encoders_get_no_gradient_but_the_decoder_does() -> None:
+    model = tiny("fusionnet-resunet").train()
+    for encoder in model.encoders():
+        encoder.requires_grad_(False)
+    model(_batch(h=16, w=16)["image"]).sum().backward()
+    assert all(p.grad is None for e in model.encoders() for p in e.parameters())
+    assert all(p.grad is not None for p in model.decoder.parameters())

@@ -131,6 +131,15 @@ def test_a_run_of_another_config_is_never_overwritten(tmp_path: Path, fake) -> N
     assert before == after
 
 
+def test_weights_that_no_longer_load_are_not_reused(tmp_path: Path, fake) -> None:
+    run_table("table2", tmp_path, fake)
+    weights = tmp_path / "runs" / "synth-hokkaido-scratch" / "seed-0" / "model.safetensors"
+    weights.write_bytes(b"not safetensors")
+    with pytest.raises(ConfigError, match="Cannot reuse .*synth-hokkaido-scratch"):
+        run_table("table2", tmp_path, fake)
+    assert weights.read_bytes() == b"not safetensors"  # never deleted or overwritten
+
+
 def test_an_interrupted_run_is_resumed(tmp_path: Path, fake) -> None:
     run_table("table2", tmp_path, fake)
     run_json = tmp_path / "runs" / "synth-hokkaido-finetune" / "seed-0" / "run.json"

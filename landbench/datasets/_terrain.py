@@ -160,12 +160,14 @@ def make_terrain(
     h, w = shape
     hills = fractal_noise(rng, shape, beta)
     ridged = blur(1.0 - np.abs(fractal_noise(rng, shape, beta - 0.3)), 1.0)
-    base = 0.7 * hills + 0.5 * (ridged - ridged.mean()) / max(ridged.std(), 1e-9)
+    base = 0.7 * hills + 0.4 * (ridged - ridged.mean()) / max(ridged.std(), 1e-9)
+    # Soil-mantled hillslopes are smooth below ~6 m: creep and wash fill small irregularities.
+    base = blur(base, 6.0 / gsd)
     rows, cols = np.mgrid[0:h, 0:w].astype(np.float64)
     # A regional tilt gives every tile a dominant downslope direction, as on a mountain flank.
     tilt_dir = rng.uniform(0, 2 * np.pi)
-    tilt = rng.uniform(0.3, 1.0) * (np.cos(tilt_dir) * rows + np.sin(tilt_dir) * cols) / max(h, w)
-    dem = base / max(np.ptp(base), 1e-9) + tilt
+    tilt = rng.uniform(0.6, 1.5) * (np.cos(tilt_dir) * rows + np.sin(tilt_dir) * cols) / max(h, w)
+    dem = 0.6 * base / max(np.ptp(base), 1e-9) + tilt
     gy, gx = gradient(dem, gsd)
     target = np.tan(np.radians(rng.uniform(*median_slope)))
     dem *= target / max(float(np.median(np.hypot(gx, gy))), 1e-12)
@@ -313,7 +315,7 @@ def scar_relief(fp: Footprint, depth_m: float) -> np.ndarray:
     u, t = fp.u, fp.t
     depletion = smoothstep(0.0, 0.07, u) * (1.0 - smoothstep(0.45, 0.65, u))
     deposit = smoothstep(0.55, 0.75, u) * (1.0 - smoothstep(0.92, 1.0, u))
-    dz = -depth_m * np.sqrt(t) * depletion + 0.7 * depth_m * t * deposit
+    dz = -depth_m * np.sqrt(t) * depletion + 0.9 * depth_m * t * deposit
     return np.where(fp.inside, dz, 0.0)
 
 

@@ -107,7 +107,8 @@ class SynthPreset:
         area_m2: range of the truncated power law of slide areas.
         area_exponent: exponent of the power law ``p(A) ~ A^-(exponent+1)``.
         aspect_ratio: range of length / width of a slide.
-        depth_coefficient: depletion depth = coefficient * area^0.3 (metres).
+        depth_coefficient: maximum depletion depth = coefficient * area^0.33 (metres; the
+            exponent of volume-area scaling of mixed soil/bedrock slides, Larsen et al. 2010).
         initiation_slope: slope above which slides start.
         min_landslide_px: a slide smaller than this within the tile is redrawn.
         old_fraction: share of old, revegetated slides.
@@ -157,21 +158,21 @@ BIJIE = SynthPreset(
     landslide_fraction=0.28,
     base_elevation_m=(1480.0, 1520.0),
     median_slope=(14.0, 28.0),
-    terrain_beta=3.6,
+    terrain_beta=4.0,
     valley_probability=0.45,
     plateau_probability=0.35,
     landslides_per_tile=(1, 3),
     area_m2=(1500.0, 25000.0),
     area_exponent=1.0,
     aspect_ratio=(1.5, 3.5),
-    depth_coefficient=0.35,
+    depth_coefficient=0.6,
     initiation_slope=20.0,
     min_landslide_px=30,
     old_fraction=0.5,
     revegetation=(0.75, 0.97),
     hollows_per_tile=(0, 2),
-    dem_blur_px=1.2,
-    dem_noise_m=0.4,
+    dem_blur_px=1.0,
+    dem_noise_m=0.25,
     land_use=MappingProxyType(
         {
             "field_probability": 0.75,
@@ -229,14 +230,14 @@ HOKKAIDO = SynthPreset(
     landslide_fraction=0.9,
     base_elevation_m=(100.0, 160.0),
     median_slope=(10.0, 22.0),
-    terrain_beta=3.4,
+    terrain_beta=3.8,
     valley_probability=0.6,
     plateau_probability=0.2,
     landslides_per_tile=(4, 18),
     area_m2=(400.0, 15000.0),
     area_exponent=1.4,
     aspect_ratio=(1.5, 4.0),
-    depth_coefficient=0.3,
+    depth_coefficient=0.4,
     initiation_slope=18.0,
     min_landslide_px=4,
     old_fraction=0.1,
@@ -389,11 +390,11 @@ def _place_landslides(
         fp = terrain.footprint(centreline, width_m / p.gsd_m, shape, roughness)
         if fp.area_px < p.min_landslide_px:
             continue
-        depth = p.depth_coefficient * area**0.3 * rng.uniform(0.7, 1.3)
+        depth = p.depth_coefficient * area**0.33 * rng.uniform(0.7, 1.3)
         relief = terrain.scar_relief(fp, depth)
         if rng.random() < p.old_fraction:
             # Old slide: relief degraded by creep and infill, surface mostly revegetated.
-            relief = terrain.blur(relief, 1.5) * rng.uniform(0.5, 0.8)
+            relief = terrain.blur(relief, 1.0) * rng.uniform(0.6, 0.9)
             bare = 1.0 - rng.uniform(*p.revegetation)
         else:
             bare = rng.uniform(0.85, 1.0)
@@ -426,7 +427,7 @@ def _hollows(
         width_m = math.sqrt(4.0 * area / (math.pi * ratio))
         centreline = terrain.trace_downslope(gy, gx, cell, ratio * width_m / p.gsd_m)
         fp = terrain.footprint(centreline, width_m / p.gsd_m, shape, smooth, toe_spread=0.0)
-        depth = p.depth_coefficient * area**0.3 * rng.uniform(0.5, 1.0)
+        depth = p.depth_coefficient * area**0.33 * rng.uniform(0.5, 1.0)
         dz += terrain.hollow_relief(fp, depth)
     return dz
 

@@ -176,10 +176,25 @@ def run_or_reuse(
             f"{list(overrides)}{detail}; remove it or choose another output folder."
         )
     if _run_status(run_dir) == "completed" and (run_dir / "model.safetensors").is_file():
+        _check_loadable(run_dir / "model.safetensors")
         logger.info("reusing completed run %s", run_dir)
         return run_dir
     logger.info("resuming run %s", run_dir)
     return Path(train_fn(config_path, out_dir=run_dir, overrides=list(overrides), resume=True))
+
+
+def _check_loadable(weights: Path) -> None:
+    """Refuse to reuse weights that the installed model code no longer loads."""
+    from landbench.exceptions import LandbenchError
+    from landbench.models import load_weights
+
+    try:
+        load_weights(weights)
+    except LandbenchError as err:
+        raise ConfigError(
+            f"Cannot reuse {weights.parent}: its weights do not load with this landbench (the "
+            f"model definition changed?). Remove the folder to retrain it. Details: {err}"
+        ) from err
 
 
 def _test_dataset(run_dir: Path) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -123,7 +122,6 @@ class ZooModel(nn.Module):
             x = x[:, :3]
         return pad_to_multiple(x, self.multiple)
 
-    @torch.no_grad()
     def num_parameters(self, trainable_only: bool = False) -> int:
         """Number of parameters (optionally only those with ``requires_grad``)."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

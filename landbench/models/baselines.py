@@ -102,7 +102,7 @@ class _SmpUNet(_SmpModel):
         ``[N, 4, H, W] -> [N, 1, H, W]``.
     """
 
-    bands_used: ClassVar[tuple[str, ...]] = INPUT_BANDS
+    bands_used = INPUT_BANDS
 
     def __init__(
         self,
