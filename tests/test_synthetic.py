@@ -53,7 +53,9 @@ def test_default_sizes_and_registry():
 
 
 def test_bands_selection_and_transforms():
-    ds = LandslideSynth(split="val", bands=("DEM", "R"), transforms=lambda s: {**s, "t": 1}, **SMALL)
+    ds = LandslideSynth(
+        split="val", bands=("DEM", "R"), transforms=lambda s: {**s, "t": 1}, **SMALL
+    )
     full = LandslideSynth(split="val", **SMALL)
     s = ds[0]
     assert s["image"].shape[0] == 2 and s["t"] == 1

@@ -1,10 +1,11 @@
 """Land use and RGB rendering for :mod:`landbench.datasets.synthetic`.
 
 Land use adds the *confounders*: surfaces that look like fresh landslide scars in RGB (bare
-tilled fields, unpaved roads, gravel riverbeds, settlements) but lie on flat or gentle ground,
-plus their DEM footprints (terrace steps, road cuts). Rendering turns surface colours into an
-8-bit RGB image: vegetation texture, illumination and cast shadows from a sun over the DEM,
-haze, the sensor's blur and noise.
+tilled fields, bare plots levelled for construction, unpaved roads, gravel riverbeds,
+settlements) but lie on flat or gentle ground, plus their DEM footprints (terrace steps, road
+cuts, levelled pads). Rendering turns surface colours into an 8-bit RGB image: vegetation
+texture, illumination and cast shadows from a sun over the DEM, haze, the sensor's blur and
+noise.
 
 Everything is vectorised over pixels; loops run over houses or shadow steps only.
 """

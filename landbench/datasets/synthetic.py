@@ -9,29 +9,32 @@ and of the order in which they are read.
 
 How a tile is made (``landbench/datasets/_terrain.py`` and ``_synth_render.py``):
 
-1. **Terrain.** A fractal DEM in metres by spectral synthesis (power spectrum ``f^-beta``,
-   ``beta`` about 3.2 as in natural topography), plus a ridged term that draws sharp ridges and
-   V-shaped valleys (a stand-in for drainage), a regional tilt (a mountain flank), sometimes a
-   sinuous valley with a flat alluvial floor and a river, sometimes a truncated karst plateau.
-   Slope and aspect come from central differences at the preset's ground sampling distance.
+1. **Terrain.** A fractal DEM in metres by spectral synthesis (power spectrum ``f^-beta`` with
+   ``beta`` near 4, smooth below ~6 m as soil-mantled hillslopes are), plus a ridged term that
+   draws ridges and V-shaped valleys (a stand-in for drainage) and a regional tilt (a mountain
+   flank), scaled to a median slope drawn per tile; sometimes a sinuous valley with a flat
+   alluvial floor and a river, sometimes a truncated karst plateau. Slope and aspect come from
+   central differences at the preset's ground sampling distance.
 2. **Land use (the confounders).** Fields cut into rotated parcels on gentle ground, some of them
-   bare tilled soil (terraced into benches on slopes), an unpaved or paved road with a small cut,
-   gravel riverbeds on the valley floor, settlements with bright roofs on flat land. In RGB they
-   look like landslide scars; in the DEM they are flat.
+   bare tilled soil (terraced into benches on slopes); *bare plots* (cleared land, earthworks,
+   quarries) with the outline, size and soil/rock colour of fresh landslides but levelled flat on
+   gentle ground; an unpaved or paved road with a small cut; gravel riverbeds on the valley
+   floor; settlements with bright roofs on flat land. In RGB they look like scars; in the DEM
+   they are flat.
 3. **Stable hollows.** Smooth, vegetated troughs elongated downslope: landslide-like relief with
    no scar, so relief alone does not identify a landslide either.
-4. **Landslides** (only in landslide tiles). Areas follow a truncated power law (inventories'
-   heavy tail); each slide is initiated on a steep cell (probability grows with the excess over
-   an initiation slope), its centreline traced down the steepest descent with inertia, its
+4. **Landslides** (only in landslide tiles). Areas follow a truncated power law (the heavy tail
+   of inventories); each slide is initiated on a steep cell (probability grows with the excess
+   over an initiation slope), its centreline traced down the steepest descent with inertia, its
    outline a rough teardrop with length/width ratio 1.5-4. The DEM carries the morphology: a
-   depletion zone lowered by a depth that grows as ``area^0.3`` with a sharp crown scarp, and a
-   toe deposit. A share of slides is *old*: the relief is degraded (smoothed, shallower) and the
-   surface mostly revegetated, so its colour is close to the surroundings. Fresh slides show
-   bare soil and rock (rockier near the crown).
+   depletion zone lowered by a maximum depth growing as ``area^0.33`` (volume-area scaling), with
+   a crown scarp, and a toe deposit. Half of the Bijie-like slides are *old*: relief degraded
+   (smoothed, shallower) and surface 80-98% revegetated, so their colour is close to the
+   surroundings. Fresh slides show bare soil and rock (rockier near the crown).
 5. **Rendering.** Forest/shrub mosaic with canopy texture, land-use and scar surfaces, Lambertian
    illumination and cast shadows from a random sun over the final DEM, haze, scene gain, the
    sensor's blur and noise, and 8-bit quantisation. The DEM is observed with its own blur (DEM
-   resolution is coarser than the imagery) and noise, at the preset's base elevation.
+   resolution is coarser than the imagery) and noise, at the tile's base elevation.
 
 Samples follow the landbench contract: ``image`` float32 ``[4, H, W]`` (R, G, B as 8-bit digital
 numbers 0-255; DEM in metres, quantised to 1 cm), ``mask`` int64 ``[H, W]`` in {0, 1}, ``id``
@@ -169,7 +172,7 @@ BIJIE = SynthPreset(
     initiation_slope=20.0,
     min_landslide_px=30,
     old_fraction=0.5,
-    revegetation=(0.75, 0.97),
+    revegetation=(0.8, 0.98),
     hollows_per_tile=(0, 2),
     dem_blur_px=1.0,
     dem_noise_m=0.25,
@@ -183,8 +186,8 @@ BIJIE = SynthPreset(
             "settlement_probability": 0.4,
             "terrace_step_m": 2.0,
             "riverbed_px": 3.0,
-            "bare_plots": (0, 2),
-            "bare_plot_m2": (800.0, 8000.0),
+            "bare_plots": (0, 3),
+            "bare_plot_m2": (1000.0, 10000.0),
             "bare_plot_max_slope": 12.0,
         }
     ),
@@ -192,7 +195,7 @@ BIJIE = SynthPreset(
         {
             "sun_azimuth": (100.0, 160.0),
             "sun_altitude": (45.0, 70.0),
-            "ambient": 0.55,
+            "ambient": 0.6,
             "haze": 0.08,
             "psf_px": 0.6,
             "noise_dn": 2.5,
@@ -223,7 +226,7 @@ BIJIE = SynthPreset(
 
 HOKKAIDO = SynthPreset(
     name="hokkaido",
-    description="Hokkaido-like: 10 m pixels, many small co-seismic slides in pumice, darker palette",
+    description="Hokkaido-like: 10 m pixels, many small co-seismic slides, darker palette",
     gsd_m=10.0,
     size=64,
     n=80,
@@ -233,7 +236,7 @@ HOKKAIDO = SynthPreset(
     terrain_beta=3.8,
     valley_probability=0.6,
     plateau_probability=0.2,
-    landslides_per_tile=(4, 18),
+    landslides_per_tile=(8, 30),
     area_m2=(400.0, 15000.0),
     area_exponent=1.4,
     aspect_ratio=(1.5, 4.0),
@@ -455,9 +458,14 @@ def generate_tile(
     rng = _tile_rng(p, seed, index)
 
     ground = terrain.make_terrain(
-        rng, shape, p.gsd_m, p.median_slope, p.terrain_beta, p.valley_probability,
+        rng,
+        shape,
+        p.gsd_m,
+        p.median_slope,
+        p.terrain_beta,
+        p.valley_probability,
         p.plateau_probability,
-    )  # fmt: skip
+    )
     slope = terrain.slope_deg(ground.dem, p.gsd_m)
     land_use = plan_land_use(
         rng, ground.dem, slope, ground.flat, ground.river_distance, p.gsd_m, p.palette, p.land_use
@@ -467,8 +475,8 @@ def generate_tile(
     roughness = terrain.fractal_noise(rng, shape, 2.6)
     if is_landslide:
         blocked = ground.flat | (land_use.alpha > 0.5)
-        dz, scars = _place_landslides(rng, p, dem, terrain.slope_deg(dem, p.gsd_m), blocked,
-                                      roughness)  # fmt: skip
+        slope_now = terrain.slope_deg(dem, p.gsd_m)
+        dz, scars = _place_landslides(rng, p, dem, slope_now, blocked, roughness)
         dem = dem + dz
     else:
         empty = np.zeros(shape)
@@ -495,8 +503,9 @@ class LandslideSynth(LandslideDataset):
     (generator version, preset, seed, size, n); a folder made with other settings is refused,
     never mixed.
 
-    Defaults suit a 2-core CPU: ``bijie`` makes 400 tiles of 64 x 64 px (280 train / 40 val /
-    80 test) at 3 m per pixel; ``hokkaido`` 80 tiles of 64 x 64 px at 10 m per pixel.
+    Defaults suit a 2-core CPU: ``bijie`` makes 400 tiles of 64 x 64 px (281 train / 40 val /
+    79 test) at 3 m per pixel; ``hokkaido`` 80 tiles (57 / 8 / 15) of 64 x 64 px at 10 m per
+    pixel.
 
     Args:
         root: optional cache folder (created if missing; must be empty or a LandslideSynth

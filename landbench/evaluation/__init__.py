@@ -24,6 +24,7 @@ from landbench.evaluation.evaluate import (
     EvaluationResult,
     evaluate_model,
     evaluate_predictions,
+    predict_masks,
 )
 from landbench.evaluation.metrics import (
     ALL_METRICS,
@@ -79,6 +80,7 @@ __all__ = [
     "confusion_counts_per_image",
     "evaluate_model",
     "evaluate_predictions",
+    "predict_masks",
     "f1",
     "iou",
     "mean_f1_empty_as_1",

@@ -59,6 +59,25 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    import landbench
+    from landbench.evaluation.evaluate import predict_masks
+    from landbench.leaderboard import write_prediction_folder
+
+    kwargs = parse_set(args.set)
+    dataset = landbench.load(args.dataset, split=args.split, root=args.root, **kwargs)
+    masks = predict_masks(
+        args.model,
+        dataset,
+        device=args.device,
+        threshold=args.threshold,
+        progress=not args.no_progress,
+    )
+    folder = write_prediction_folder(masks, args.out)
+    print(f"wrote {len(masks)} masks (<id>.png, values 0/255) to {folder}")
+    return 0
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from landbench.evaluation.reproduce import reproduce_table
 
@@ -84,7 +103,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``evaluate`` and ``reproduce`` commands."""
+    """Add the ``evaluate``, ``predict`` and ``reproduce`` commands."""
     p = subparsers.add_parser(
         "evaluate",
         help="score a model or a folder of predicted masks on a dataset split",
@@ -113,6 +132,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=0.5, help="probability threshold (--model)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_evaluate)
+
+    q = subparsers.add_parser(
+        "predict",
+        help="write a model's predicted masks for a split as <id>.png (for a submission)",
+        description=(
+            "Predict every tile of a split with a trained model (run folder or .safetensors) at "
+            "its native size and write one single-band PNG per sample (0 background, 255 "
+            "landslide): the input of `landbench evaluate --predictions` and "
+            "`landbench leaderboard init`."
+        ),
+    )
+    q.add_argument("--model", required=True, metavar="RUN_OR_WEIGHTS")
+    q.add_argument("--dataset", required=True, help="dataset name, e.g. bijie, hokkaido, synth")
+    q.add_argument("--split", default="test", help="split to predict (default: test)")
+    q.add_argument("--root", default=None, help="dataset root folder")
+    q.add_argument("--set", action="append", metavar="KEY=VALUE", help="dataset option")
+    q.add_argument("--out", required=True, type=Path, help="new folder for the masks")
+    q.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    q.add_argument("--threshold", type=float, default=0.5, help="probability threshold")
+    q.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    q.set_defaults(func=_predict)
 
     r = subparsers.add_parser(
         "reproduce",

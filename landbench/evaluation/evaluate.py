@@ -561,3 +561,45 @@ def evaluate_model(
     bar.close()
     pr = {"thresholds": PR_THRESHOLDS.tolist(), "counts": curve}
     return _result(dataset, acc, source, pr_curve=pr, n_resamples=n_resamples, seed=seed)
+
+
+def predict_masks(
+    model_or_path: Any,
+    dataset: LandslideDataset,
+    *,
+    device: str = "cpu",
+    threshold: float = 0.5,
+    progress: bool = True,
+    normalization: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> dict[str, np.ndarray]:
+    """Binary masks predicted for every tile of a split, at each tile's native size.
+
+    The same prediction path as :func:`evaluate_model`; use it to make a leaderboard submission
+    (``landbench predict`` writes these masks as ``<id>.png``).
+
+    Args:
+        model_or_path: as for :func:`evaluate_model`.
+        dataset: the split to predict.
+        device: torch device for inference.
+        threshold: a pixel is landslide when its probability is greater than this.
+        progress: show a progress bar over the split.
+        normalization: ``(mean, std)`` per band, only for a bare ``torch.nn.Module``.
+
+    Returns:
+        Sample id to uint8 mask ``[H, W]`` in {0, 1}.
+    """
+    from tqdm.auto import tqdm
+
+    if not 0.0 <= float(threshold) < 1.0:
+        raise ConfigError(f"threshold must be in [0, 1), got {threshold}.")
+    predictor, _ = make_predictor(model_or_path, device=device, normalization=normalization)
+    masks: dict[str, np.ndarray] = {}
+    bar = tqdm(total=len(dataset), desc=f"predicting {dataset.name}/{dataset.split}",
+               disable=not progress)  # fmt: skip
+    for samples, probs_batch in _predict_batches(predictor, dataset):
+        for sample, probs in zip(samples, probs_batch):
+            shape = tuple(sample["mask"].shape)
+            masks[sample["id"]] = (native_size(probs, shape) > threshold).astype(np.uint8)
+        bar.update(len(samples))
+    bar.close()
+    return masks

@@ -197,7 +197,7 @@ def _check_loadable(weights: Path) -> None:
         ) from err
 
 
-def _test_dataset(run_dir: Path) -> Any:
+def run_test_split(run_dir: Path) -> Any:
     """The test split the run's config trained for (same dataset, root and options)."""
     import landbench
     from landbench.training.config import load_config
@@ -321,7 +321,7 @@ def reproduce_table(
             run_dir = run(cell.config, extra)
             done[cell.config] = run_dir
             result = evaluate_model(
-                run_dir, _test_dataset(run_dir), device=device, progress=progress
+                run_dir, run_test_split(run_dir), device=device, progress=progress
             )
             result_path = out / "results" / config_name(cell.config, dataset) / f"seed-{seed}.json"
             result.write_json(result_path)
@@ -371,12 +371,12 @@ def _write_figures(table: str, frame: pd.DataFrame, runs: Sequence[dict[str, Any
     first = {r["key"]: Path(r["run_dir"]) for r in runs if r["seed"] == 0}
     if table == "table1" and "resunet-mixup" in first:
         run_dir = first["resunet-mixup"]
-        samples = select_samples(_test_dataset(run_dir), 2)
+        samples = select_samples(run_test_split(run_dir), 2)
         if samples:
             fig = plot_attention_figure(run_dir, samples)
             save_figure(fig, out / "table1-figure2.png")
     elif table == "table2" and len(first) == len(_cells(table)):
-        samples = select_samples(_test_dataset(first["scratch"]), 2)
+        samples = select_samples(run_test_split(first["scratch"]), 2)
         columns = {}
         for cell in _cells(table):
             predictor, _ = make_predictor(first[cell.key])
