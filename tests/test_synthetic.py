@@ -113,6 +113,22 @@ def test_landslides_sit_on_steep_ground_and_change_the_dem():
     assert scar_slope and np.mean(scar_slope) > np.mean(other_slope)
 
 
+def test_rgb_confounders_sit_on_gentler_ground_than_landslides():
+    # Bare-looking pixels (reddish: soil, rock, roofs, roads) outside the mask lie on gentle
+    # ground; landslide pixels on steep ground. Only the DEM tells them apart.
+    ds = LandslideSynth(split="train", size=48, n=60)
+    bare_slope, scar_slope = [], []
+    for sid in ds.ids:
+        image, mask = ds.tile(sid)
+        slope = terrain.slope_deg(image[3].astype(np.float64), ds.preset.gsd_m)
+        redness = (image[0] - image[1]) / (image[0] + image[1] + 1e-6)
+        bare_slope.append(slope[(redness > 0) & (mask == 0)])
+        scar_slope.append(slope[mask > 0])
+    bare, scar = np.concatenate(bare_slope), np.concatenate(scar_slope)
+    assert bare.size > scar.size > 0
+    assert np.mean(bare) + 10 < np.mean(scar)
+
+
 def test_power_law_sizes():
     a = terrain.truncated_pareto(np.random.default_rng(0), 100.0, 1e4, 1.2, 20000)
     assert a.min() >= 100 and a.max() <= 1e4

@@ -782,6 +782,10 @@ def export_bijie_layout(
     if to.exists() and not to.is_dir():
         raise LandbenchError(f"{to} is a file; pass a folder to export into.")
     target = to / "Bijie-landslide-dataset"
+    if target.exists():
+        raise LandbenchError(
+            f"{target} already exists; remove it or export to another folder (nothing was written)."
+        )
     with atomic_directory(target) as tmp:
         for sub in ("image", "dem", "mask", "polygon_coordinate"):
             (tmp / "landslide" / sub).mkdir(parents=True)
