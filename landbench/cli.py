@@ -48,12 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
-    if not args.verbose:
-        # Lightning logs its hardware banner and tips through its own handler; our root handler
-        # would print each line twice. Keep its warnings, drop the chatter.
-        for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    # Configure landbench's own logger only: Lightning installs its own handler, and a root
+    # handler here would print each of its lines twice.
+    package_logger = logging.getLogger("landbench")
+    if not any(getattr(h, "_landbench_cli", False) for h in package_logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._landbench_cli = True  # type: ignore[attr-defined]
+        package_logger.addHandler(handler)
+    package_logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2

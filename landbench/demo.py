@@ -30,6 +30,7 @@ import argparse
 import json
 import logging
 import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -202,6 +203,7 @@ def _leaderboard(out: Path, rows: list[dict[str, Any]], progress: bool) -> Path:
     from landbench.evaluation.reproduce import run_test_split
     from landbench.leaderboard import init_submission, render, submit, write_prediction_folder
     from landbench.models import load_weights
+    from landbench.training.config import load_config
 
     board = out / "leaderboard"
     reported = Path(__file__).resolve().parents[1] / "leaderboard" / "reported"
@@ -213,43 +215,49 @@ def _leaderboard(out: Path, rows: list[dict[str, Any]], progress: bool) -> Path:
             continue
         run_dir = Path(row["run_dir"])
         test = run_test_split(run_dir)
+        dataset_kwargs = load_config(run_dir / "config.yaml").data.kwargs
         masks = predict_masks(run_dir, test, progress=progress)
         model, _ = load_weights(run_dir / "model.safetensors")
         n_params = sum(int(p.numel()) for p in model.parameters())
         staging = out / "submissions" / entry
         if staging.exists():
-            shutil.rmtree(staging)  # a previous interrupted demo's scaffold, ours to replace
-        folder = write_prediction_folder(masks, staging.with_name(f"{entry}-masks"))
-        sub = init_submission(
-            "synth",
-            folder,
-            staging,
-            dataset_kwargs=test.config,
-            entry=entry,
-            metadata={
-                "team": "landbench demo",
-                "contact": "maintainers@landbench.invalid",
-                "paper_url": None,
-                "license": "MIT",
-                "code": {"url": "https://github.com/landbench/landbench", "commit": __version__},
-                "model": {
-                    "name": f"{row['model']} ({row['strategy']}, mixup {row['mixup']})",
-                    "parameter_count": n_params,
+            shutil.rmtree(staging)  # an interrupted demo's unscored scaffold, ours to replace
+        with tempfile.TemporaryDirectory(dir=out) as tmp:
+            folder = write_prediction_folder(masks, Path(tmp) / "masks")
+            sub = init_submission(
+                "synth",
+                folder,
+                staging,
+                dataset_kwargs=dataset_kwargs,
+                entry=entry,
+                metadata={
+                    "team": "landbench demo",
+                    "contact": "maintainers@landbench.invalid",
+                    "paper_url": None,
+                    "license": "MIT",
+                    "code": {
+                        "url": "https://github.com/landbench/landbench",
+                        "commit": __version__,
+                    },
+                    "model": {
+                        "name": f"{row['model']} ({row['strategy']}, mixup {row['mixup']})",
+                        "parameter_count": n_params,
+                    },
+                    "datasets": {
+                        "synth": {
+                            # A no-skill reference reads no band; the schema wants at least
+                            # one, so it lists the stacked input it is given.
+                            "inputs": list(model.bands_used) or ["R", "G", "B", "DEM"],
+                            "training_data": f"LandslideSynth {row['preset']} train/val split v1",
+                            "external_data": row["strategy"] != "scratch",
+                            "pretrained_weights": "none"
+                            if row["strategy"] == "scratch"
+                            else "fusionnet trained on LandslideSynth bijie preset",
+                        }
+                    },
                 },
-                "datasets": {
-                    "synth": {
-                        "inputs": list(model.bands_used) or ["R", "G", "B", "DEM"],
-                        "training_data": f"LandslideSynth {row['preset']} train/val split v1",
-                        "external_data": row["strategy"] != "scratch",
-                        "pretrained_weights": "none"
-                        if row["strategy"] == "scratch"
-                        else "fusionnet trained on LandslideSynth bijie preset",
-                    }
-                },
-            },
-        )
+            )
         submit(sub, board)
-        shutil.rmtree(folder)
     render(board)
     return board / "index.html"
 
