@@ -17,6 +17,7 @@ Output folder (``demo_out`` by default)::
 
     OUT/results.csv               one row per model, dataset, strategy, Mixup setting and seed
     OUT/table1.md, OUT/table2.md  the two tables (also .csv and .tex), reported beside recomputed
+    OUT/models.md                 every model on the Bijie preset, best pooled F1 first
     OUT/figures/                  figure-2/3 layouts, F1 bars with intervals, precision-recall
     OUT/leaderboard/              README.md, leaderboard.csv, index.html (+ results/*.json)
     OUT/runs/, OUT/results/       training runs and per-run evaluation JSON
@@ -168,6 +169,24 @@ def _write_results(out: Path, rows: list[dict[str, Any]]) -> Path:
     return atomic_write_text(out / "results.csv", text)
 
 
+def _models_table(rows: list[dict[str, Any]]) -> str:
+    """Markdown table of every model on the Bijie preset, best pooled F1 first."""
+    bijie = sorted((r for r in rows if r["preset"] == "bijie"), key=lambda r: -r["f1"])
+    lines = [
+        "**Every model on the synthetic Bijie preset (test split, recomputed)**",
+        "",
+        "| Model | Mixup | F1 pooled [95% CI] | IoU | Precision | Recall |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in bijie:
+        lines.append(
+            f"| `{r['model']}` | {r['mixup']} | {r['f1']:.3f} "
+            f"[{r['f1_ci_low']:.3f}, {r['f1_ci_high']:.3f}] | {r['iou']:.3f} | "
+            f"{r['precision']:.3f} | {r['recall']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _figures(out: Path, rows: list[dict[str, Any]]) -> dict[str, Path]:
     """F1 bars with intervals for every Bijie-preset model, and precision-recall curves."""
     from landbench.evaluation import plot_f1_bars, plot_precision_recall, save_figure
@@ -283,6 +302,7 @@ def run_demo(
     Returns:
         The :class:`DemoResult`.
     """
+    from landbench._io import atomic_write_text
     from landbench.evaluation.reproduce import (
         QUICK_OVERRIDES,
         QUICK_SYNTH_OVERRIDES,
@@ -315,6 +335,8 @@ def run_demo(
     for table in ("table1", "table2"):
         result.tables[table] = (out / f"{table}.md").read_text(encoding="utf-8")
         result.files[table] = out / f"{table}.md"
+    result.tables["models"] = _models_table(rows)
+    result.files["models"] = atomic_write_text(out / "models.md", result.tables["models"])
 
     _section("Figures")
     result.files.update(_figures(out, rows))
@@ -328,7 +350,7 @@ def _print_summary(result: DemoResult) -> None:
     _section(f"Done in {result.seconds / 60:.1f} min")
     for name, path in result.files.items():
         print(f"  {name:<18} {path}")
-    for table in ("table1", "table2"):
+    for table in ("models", "table1", "table2"):
         print()
         print(result.tables[table])
 

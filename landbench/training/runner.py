@@ -755,11 +755,20 @@ def _prepare_fit(
         monitor=monitor,
         mode=mode,
         save_top_k=1,
-        save_last=True,
         auto_insert_metric_name=False,
         enable_version_counter=False,
     )
-    callbacks: list[Any] = [_epoch_recorder(run_dir, run_info, monitor), checkpoint]
+    # Lightning's ``save_last`` refreshes last.ckpt only when a top-k checkpoint is written, so
+    # an epoch without improvement would leave a stale last.ckpt (and resume would repeat it).
+    # A monitor-less callback saves every epoch's state under one fixed name instead.
+    last = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        filename="last",
+        monitor=None,
+        save_top_k=1,
+        enable_version_counter=False,
+    )
+    callbacks: list[Any] = [_epoch_recorder(run_dir, run_info, monitor), checkpoint, last]
     if cfg.trainer.early_stopping_patience is not None:
         callbacks.append(
             EarlyStopping(monitor=monitor, mode=mode, patience=cfg.trainer.early_stopping_patience)
