@@ -4,29 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
+from landbench.cli import parse_set_options
 from landbench.exceptions import ConfigError
-
-
-def parse_set(items: list[str] | None) -> dict[str, Any]:
-    """``["preset=hokkaido", "n=40"]`` to ``{"preset": "hokkaido", "n": 40}`` (YAML-typed values).
-
-    Raises:
-        ConfigError: on an item without ``=`` or with an empty key.
-    """
-    import yaml
-
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects key=value (e.g. preset=hokkaido), got {item!r}.")
-        try:
-            out[key.strip()] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError:
-            out[key.strip()] = value
-    return out
 
 
 def _check_out(path: Path, overwrite: bool) -> None:
@@ -40,7 +20,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import landbench
     from landbench.evaluation.evaluate import evaluate_model, evaluate_predictions
 
-    kwargs = parse_set(args.set)
+    kwargs = parse_set_options(args.set)
     out = Path(args.out or f"evaluation-{args.dataset}-{args.split}.json")
     _check_out(out, args.overwrite)
     dataset = landbench.load(args.dataset, split=args.split, root=args.root, **kwargs)
@@ -64,7 +44,7 @@ def _predict(args: argparse.Namespace) -> int:
     from landbench.evaluation.evaluate import predict_masks
     from landbench.leaderboard import write_prediction_folder
 
-    kwargs = parse_set(args.set)
+    kwargs = parse_set_options(args.set)
     dataset = landbench.load(args.dataset, split=args.split, root=args.root, **kwargs)
     masks = predict_masks(
         args.model,

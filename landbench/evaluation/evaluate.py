@@ -501,6 +501,25 @@ def _predict_batches(predictor: Any, dataset: LandslideDataset) -> Iterator[tupl
         yield flush()
 
 
+def _check_threshold(threshold: float) -> None:
+    if not 0.0 <= float(threshold) < 1.0:
+        raise ConfigError(f"threshold must be in [0, 1), got {threshold}.")
+
+
+def _native_probabilities(
+    predictor: Any, dataset: LandslideDataset, verb: str, progress: bool
+) -> Iterator[tuple[dict[str, Any], np.ndarray]]:
+    """Yield ``(sample, probabilities [H, W] at the tile's native size)`` over the split."""
+    from tqdm.auto import tqdm
+
+    desc = f"{verb} {dataset.name}/{dataset.split}"
+    with tqdm(total=len(dataset), desc=desc, disable=not progress) as bar:
+        for samples, probs_batch in _predict_batches(predictor, dataset):
+            for sample, probs in zip(samples, probs_batch):
+                yield sample, native_size(probs, tuple(sample["mask"].shape))
+            bar.update(len(samples))
+
+
 def evaluate_model(
     model_or_path: Any,
     dataset: LandslideDataset,
@@ -529,10 +548,7 @@ def evaluate_model(
         The :class:`EvaluationResult`, with a precision-recall curve over
         :data:`PR_THRESHOLDS`.
     """
-    from tqdm.auto import tqdm
-
-    if not 0.0 <= float(threshold) < 1.0:
-        raise ConfigError(f"threshold must be in [0, 1), got {threshold}.")
+    _check_threshold(threshold)
     predictor, source = make_predictor(model_or_path, device=device, normalization=normalization)
     source["threshold"] = float(threshold)
     source["device"] = str(device)
@@ -549,16 +565,10 @@ def evaluate_model(
             )
     acc = ConfusionAccumulator()
     curve = np.zeros((len(PR_THRESHOLDS), 4), dtype=np.int64)
-    bar = tqdm(total=len(dataset), desc=f"evaluating {dataset.name}/{dataset.split}",
-               disable=not progress)  # fmt: skip
-    for samples, probs_batch in _predict_batches(predictor, dataset):
-        for sample, probs in zip(samples, probs_batch):
-            target = _target(sample)
-            probs = native_size(probs, target.shape)
-            acc.update(probs > threshold, target, sample["id"])
-            curve += threshold_counts(probs, target, PR_THRESHOLDS)
-        bar.update(len(samples))
-    bar.close()
+    for sample, probs in _native_probabilities(predictor, dataset, "evaluating", progress):
+        target = _target(sample)
+        acc.update(probs > threshold, target, sample["id"])
+        curve += threshold_counts(probs, target, PR_THRESHOLDS)
     pr = {"thresholds": PR_THRESHOLDS.tolist(), "counts": curve}
     return _result(dataset, acc, source, pr_curve=pr, n_resamples=n_resamples, seed=seed)
 
@@ -588,18 +598,9 @@ def predict_masks(
     Returns:
         Sample id to uint8 mask ``[H, W]`` in {0, 1}.
     """
-    from tqdm.auto import tqdm
-
-    if not 0.0 <= float(threshold) < 1.0:
-        raise ConfigError(f"threshold must be in [0, 1), got {threshold}.")
+    _check_threshold(threshold)
     predictor, _ = make_predictor(model_or_path, device=device, normalization=normalization)
-    masks: dict[str, np.ndarray] = {}
-    bar = tqdm(total=len(dataset), desc=f"predicting {dataset.name}/{dataset.split}",
-               disable=not progress)  # fmt: skip
-    for samples, probs_batch in _predict_batches(predictor, dataset):
-        for sample, probs in zip(samples, probs_batch):
-            shape = tuple(sample["mask"].shape)
-            masks[sample["id"]] = (native_size(probs, shape) > threshold).astype(np.uint8)
-        bar.update(len(samples))
-    bar.close()
-    return masks
+    return {
+        sample["id"]: (probs > threshold).astype(np.uint8)
+        for sample, probs in _native_probabilities(predictor, dataset, "predicting", progress)
+    }

@@ -3,32 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from landbench.exceptions import ConfigError
-
-
-def parse_settings(items: list[str] | None) -> dict[str, Any]:
-    """Parse ``--set key=value`` options; values are read as YAML scalars (``n=40`` is an int).
-
-    Raises:
-        ConfigError: on an item without ``=`` or a key given twice.
-    """
-    import yaml
-
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set n=40.")
-        if key in out:
-            raise ConfigError(f"--set {key} is given twice.")
-        try:
-            out[key] = yaml.safe_load(value)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"--set {item!r}: cannot read the value ({err}).") from None
-    return out
+from landbench.cli import parse_set_options
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -38,7 +14,7 @@ def _build(args: argparse.Namespace) -> int:
         args.dataset,
         args.out,
         root=args.root,
-        dataset_kwargs=parse_settings(args.set),
+        dataset_kwargs=parse_set_options(args.set),
         allow_incomplete=args.allow_incomplete,
         overwrite=args.overwrite,
         card_template=args.card_template,

@@ -4,32 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
-from landbench.exceptions import ConfigError
-
-
-def parse_set(items: list[str] | None) -> dict[str, Any]:
-    """``["size=32", "preset=bijie"]`` to ``{"size": 32, "preset": "bijie"}``.
-
-    Values are read as JSON when they parse (numbers, booleans, null, lists), else kept as text.
-
-    Raises:
-        ConfigError: on an item without ``=`` or a repeated key.
-    """
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"--set expects key=value (e.g. --set size=32), got {item!r}.")
-        if key in out:
-            raise ConfigError(f"--set {key} is given twice.")
-        try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key] = raw
-    return out
+from landbench.cli import parse_set_options
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -40,7 +16,7 @@ def _init(args: argparse.Namespace) -> int:
         args.predictions,
         args.out,
         root=args.root,
-        dataset_kwargs=parse_set(args.set),
+        dataset_kwargs=parse_set_options(args.set),
         entry=args.entry,
     )
     print(f"Wrote submission {out}.")

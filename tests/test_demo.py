@@ -1,0 +1,67 @@
+"""`landbench demo --quick`: the whole pipeline end to end on tiny synthetic data."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from landbench.cli import main
+from landbench.demo import BASELINES, RESULT_COLUMNS, run_demo
+
+CONFIGS = Path(__file__).resolve().parents[1] / "baselines" / "configs"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    return run_demo(out, quick=True, progress=False, config_dir=CONFIGS)
+
+
+def test_demo_writes_every_output(demo) -> None:
+    out = demo.out
+    for name in ("results.csv", "table1.md", "table2.md", "models.md", "table1.tex"):
+        assert (out / name).is_file(), name
+    for name in ("models-f1.png", "precision-recall.png", "table1-figure2.png"):
+        assert (out / "figures" / name).stat().st_size > 1000, name
+    for name in ("README.md", "leaderboard.csv", "index.html"):
+        assert (out / "leaderboard" / name).is_file(), name
+    assert not list(out.glob("tmp*")), "temporary mask folders must be cleaned up"
+
+
+def test_results_cover_both_tables_and_every_baseline(demo) -> None:
+    with open(demo.out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == list(RESULT_COLUMNS)
+    models = {(r["model"], r["mixup"]) for r in rows if r["preset"] == "bijie"}
+    for backbone in ("resunet", "unet", "vgg16"):
+        assert (f"fusionnet-{backbone}", "uniform") in models
+        assert (f"fusionnet-{backbone}", "off") in models
+    assert {name for name, _ in models} >= set(BASELINES)
+    strategies = {r["strategy"] for r in rows if r["preset"] == "hokkaido"}
+    assert strategies == {"scratch", "pretrained", "finetune"}
+    assert all(0.0 <= float(r["f1"]) <= 1.0 for r in rows)
+    assert "0.850" in demo.tables["table1"] and "0.840" in demo.tables["table2"]
+
+
+def test_leaderboard_scores_equal_the_evaluator(demo) -> None:
+    """Every model went through the leaderboard; its recomputed F1 equals the evaluator's."""
+    with open(demo.out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    entries = sorted((demo.out / "leaderboard" / "results").glob("*.json"))
+    assert len(entries) == len(rows)
+    by_config = {r["config"]: float(r["f1"]) for r in rows}
+    for path in entries:
+        entry = json.loads(path.read_text())
+        config = "synth-" + path.stem.removeprefix("demo-").rsplit("-s", 1)[0]
+        f1 = entry["results"]["synth"]["evaluation"]["metrics"]["f1"]
+        assert f1 == pytest.approx(by_config[config], abs=1e-6), path.name
+
+
+def test_rerun_reuses_everything(demo, capsys) -> None:
+    assert main(["demo", "--quick", "--no-progress", "--out", str(demo.out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Every model on the synthetic Bijie preset" in printed
+    assert "Table 1" in printed and "Table 2" in printed
