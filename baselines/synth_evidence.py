@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from landbench._io import atomic_write_json
 from landbench.datasets._terrain import slope_deg
 from landbench.datasets.synthetic import LandslideSynth, get_preset
+from landbench.evaluation import confusion_counts, pooled_metrics
 
 
 @dataclass
@@ -52,19 +53,9 @@ class Row:
     note: str = ""
 
 
-def scores(tp: int, fp: int, fn: int) -> dict[str, float]:
-    """Pooled F1, IoU, precision and recall from pixel counts (0 when undefined)."""
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-    iou = tp / (tp + fp + fn) if tp + fp + fn else 0.0
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    return {"f1": f1, "iou": iou, "precision": precision, "recall": recall}
-
-
-def counts(pred: np.ndarray, target: np.ndarray) -> tuple[int, int, int]:
-    pred, target = pred.astype(bool), target.astype(bool)
-    tp = int(np.count_nonzero(pred & target))
-    return tp, int(np.count_nonzero(pred)) - tp, int(np.count_nonzero(target)) - tp
+def scores(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """Pooled F1, IoU, precision and recall, computed by the landbench evaluator."""
+    return pooled_metrics(confusion_counts(pred.astype(np.uint8), target.astype(np.uint8)))
 
 
 def load_split(split: str, preset: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +102,7 @@ def colour_threshold(train, test) -> Row:
         key=lambda r: r[2],
     )
     name, t, _ = best
-    s = scores(*counts(COLOUR_INDICES[name](xte) > t, yte))
+    s = scores(COLOUR_INDICES[name](xte) > t, yte)
     return Row("colour threshold", "RGB", **s, note=f"{name} > {t:.3g}, tuned on train")
 
 
@@ -120,7 +111,7 @@ def slope_threshold(train, test, gsd: float) -> Row:
     slope_tr = np.stack([slope_deg(d, gsd) for d in xtr[:, 3].astype(np.float64)])
     slope_te = np.stack([slope_deg(d, gsd) for d in xte[:, 3].astype(np.float64)])
     t, _ = best_threshold(slope_tr, ytr)
-    s = scores(*counts(slope_te > t, yte))
+    s = scores(slope_te > t, yte)
     return Row("slope threshold", "DEM", **s, note=f"slope > {t:.1f} deg, tuned on train")
 
 
@@ -185,11 +176,11 @@ def train_model(name: str, data, epochs: int, seed: int, zero_rgb: bool = False)
             loss.backward()
             opt.step()
             sched.step()
-        f1 = scores(*counts(predict(model, va), yva))["f1"]
+        f1 = scores(predict(model, va), yva)["f1"]
         if f1 > best_f1:
             best_f1, best_state, best_epoch = f1, copy.deepcopy(model.state_dict()), epoch + 1
     model.load_state_dict(best_state)
-    s = scores(*counts(predict(model, te), yte))
+    s = scores(predict(model, te), yte)
     cue = "DEM" if zero_rgb else ("RGB" if name == "unet-rgb" else "RGB+DEM")
     note = (
         f"{name} {MODEL_SIZE}, best val F1 {best_f1:.3f} at epoch {best_epoch}/{epochs}, "
