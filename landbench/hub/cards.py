@@ -20,8 +20,9 @@ from typing import Any
 from landbench.exceptions import DatasetNotFoundError
 from landbench.hub.errors import CardMismatchError
 
-CARDS_DIR = Path(__file__).resolve().parents[2] / "datasets_cards"
-"""The card templates of a source checkout (``datasets_cards/<name>.md``)."""
+CARDS_DIR = Path(__file__).resolve().parents[1] / "datasets_cards"
+"""The card templates (``datasets_cards/<name>.md``): in a source checkout a link to the top-level
+folder, in an installed wheel a copy of it."""
 
 # The usual placeholder words are spelled as one-letter classes ([T]ODO) so that a search of the
 # source for unfinished markers does not flag this detector; the regex matches the same words.
@@ -71,7 +72,7 @@ def template_path(name: str, template: str | os.PathLike[str] | None = None) -> 
     if not path.is_file():
         raise DatasetNotFoundError(
             f"Dataset card template {path} does not exist; pass --card-template with a card "
-            "template, or run from a landbench source checkout (datasets_cards/)."
+            "template, or reinstall landbench (its templates ship in datasets_cards/)."
         )
     return path
 
