@@ -33,8 +33,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         result = evaluate_predictions(args.predictions, dataset, progress=progress)
     if kwargs:
         result.source["dataset_kwargs"] = kwargs
+    result.write_json(out, overwrite=args.overwrite)  # before printing: output may be piped
     print(result.format_table())
-    result.write_json(out, overwrite=args.overwrite)
     print(f"\nwrote {out}")
     return 0
 
