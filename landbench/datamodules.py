@@ -26,30 +26,39 @@ from torchgeo.datamodules import NonGeoDataModule
 from landbench.datasets.base import ALL_BANDS, LandslideDataset
 from landbench.datasets.registry import dataset_class
 from landbench.exceptions import ConfigError
+from landbench.normalization import normalize
 
 
-def band_statistics(dataset: LandslideDataset) -> tuple[Tensor, Tensor]:
+def band_statistics(
+    dataset: LandslideDataset, dem_nodata: float | None = None
+) -> tuple[Tensor, Tensor]:
     """Per-band mean and standard deviation over every pixel of a dataset.
 
     Accumulated in float64 (sums of values and of squares) so one pass suffices.
 
     Args:
         dataset: usually the train split.
+        dem_nodata: DEM cells holding this value are left out of the DEM's statistics.
 
     Returns:
         ``(mean, std)``, each float32 ``[C]``; a constant band gets std 1.
     """
-    total = s1 = s2 = None
+    dem = dataset.bands.index("DEM") if "DEM" in dataset.bands else None
+    s1 = s2 = total = None
     for i in range(len(dataset)):
         image = dataset[i]["image"].double().flatten(1)
+        valid = torch.ones_like(image, dtype=torch.bool)
+        if dem is not None and dem_nodata is not None:
+            valid[dem] = image[dem] != dem_nodata
+        image = torch.where(valid, image, 0.0)
         if s1 is None:
             s1 = torch.zeros(image.shape[0], dtype=torch.float64)
             s2 = torch.zeros_like(s1)
-            total = 0
+            total = torch.zeros_like(s1)
         s1 += image.sum(1)
         s2 += (image * image).sum(1)
-        total += image.shape[1]
-    if s1 is None or not total:
+        total += valid.sum(1)
+    if s1 is None or not bool((total > 0).all()):
         raise ConfigError(f"Cannot compute band statistics: the {dataset.split} split is empty.")
     mean = s1 / total
     std = (s2 / total - mean * mean).clamp_min(0).sqrt()
@@ -131,17 +140,20 @@ def _train_collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 class _Normalize(torch.nn.Module):
-    """Normalises ``batch["image"]`` per band and leaves every other key untouched."""
+    """Normalises ``batch["image"]`` per band (DEM nodata to 0); other keys are untouched."""
 
-    def __init__(self, mean: Tensor, std: Tensor):
+    def __init__(self, mean: Tensor, std: Tensor, dem_index: int | None, dem_nodata: float | None):
         super().__init__()
         self.register_buffer("mean", mean.view(1, -1, 1, 1))
         self.register_buffer("std", std.view(1, -1, 1, 1))
+        self.dem_index = dem_index
+        self.dem_nodata = dem_nodata
 
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
         batch = dict(batch)
-        image = batch["image"]
-        batch["image"] = (image - self.mean.to(image)) / self.std.to(image)
+        batch["image"] = normalize(
+            batch["image"], self.mean, self.std, self.dem_index, self.dem_nodata
+        )
         return batch
 
 
@@ -236,6 +248,8 @@ class LandslideDataModule(NonGeoDataModule):
         self.patches_per_tile = patches_per_tile
         self.augment = augment
         self.bands = tuple(kwargs.get("bands", ALL_BANDS))
+        self.dem_nodata: float | None = getattr(self.dataset_class, "dem_nodata", None)
+        """The dataset's DEM nodata value: excluded from statistics, normalised to 0."""
         if (mean is None) != (std is None):
             raise ConfigError(
                 "Give both mean and std, or neither (then train statistics are used)."
@@ -251,7 +265,9 @@ class LandslideDataModule(NonGeoDataModule):
             if self._given_stats is not None:
                 self._stats = self._given_stats
             else:
-                self._stats = band_statistics(self.dataset_class(split="train", **self.kwargs))
+                self._stats = band_statistics(
+                    self.dataset_class(split="train", **self.kwargs), self.dem_nodata
+                )
             mean, std = self._stats
             if mean.numel() != len(self.bands) or std.numel() != len(self.bands):
                 raise ConfigError(
@@ -274,7 +290,8 @@ class LandslideDataModule(NonGeoDataModule):
         if stage == "predict":
             self.predict_dataset = make(split="test", **self.kwargs)
         mean, std = self.stats
-        normalize = _Normalize(mean, std)
+        dem_index = self.bands.index("DEM") if "DEM" in self.bands else None
+        normalize = _Normalize(mean, std, dem_index, self.dem_nodata)
         self.aug = normalize
         if self.augment:
             self.train_aug = _Chain(normalize, _FlipRotate())

@@ -114,3 +114,34 @@ def test_torchgeo_trainer_trains_on_bijie_batches(tmp_path: Path) -> None:
     assert any(not torch.equal(a, b) for a, b in zip(after, before))  # it really trained
     trainer.test(task, dm)
     assert torch.isfinite(trainer.callback_metrics["test_loss"])
+
+
+def test_dem_nodata_is_left_out_of_stats_and_normalised_to_zero() -> None:
+    """The fake Hokkaido DEMs hold -9999 nodata cells (as GSI DEMs do at their edges)."""
+    from landbench.models import create_model
+    from landbench.models.inference import Predictor
+
+    train = Hokkaido(HOKKAIDO, split="train", dem_format="tif")
+    dem = torch.cat([train[i]["image"][3].flatten() for i in range(len(train))]).double()
+    assert bool((dem == -9999).any()), "the fake data must exercise nodata"
+    real = dem[dem != -9999]
+    dm = HokkaidoDataModule(root=HOKKAIDO, dem_format="tif", batch_size=2, patch_size=16)
+    mean, std = dm.stats
+    assert mean[3].item() == pytest.approx(real.mean().item(), rel=1e-5)
+    assert std[3].item() == pytest.approx(real.std(unbiased=False).item(), rel=1e-4)
+    naive_mean, _ = band_statistics(train)  # without the nodata rule the -9999 cells dominate
+    assert naive_mean[3] < mean[3] - 1
+
+    dm.setup("test")
+    sample = Hokkaido(HOKKAIDO, split="test", dem_format="tif")[0]
+    nodata = sample["image"][3] == -9999
+    batch = dm.aug({"image": sample["image"][None].clone()})
+    assert bool((batch["image"][0, 3][nodata] == 0).all())
+    assert batch["image"][0, 3][~nodata].abs().max() < 50
+
+    # The Predictor prepares inputs exactly as training did.
+    model = create_model("fusionnet-resunet", size="tiny").eval()
+    predictor = Predictor(model, mean, std, dem_nodata=dm.dem_nodata)
+    with torch.no_grad():
+        expected = torch.sigmoid(model(batch["image"]))[0, 0]
+    assert torch.allclose(predictor.predict_proba(sample["image"]), expected, atol=1e-6)

@@ -137,6 +137,8 @@ class LandslideDataset(NonGeoDataset, abc.ABC):
 
     all_bands: ClassVar[tuple[str, ...]] = ALL_BANDS
     split_version: ClassVar[str] = "v1"
+    dem_nodata: ClassVar[float | None] = None
+    """Raw DEM value marking cells without elevation (kept as stored), or None."""
 
     def __init__(
         self,

@@ -346,6 +346,8 @@ class Hokkaido(LandslideDataset):
     directory: ClassVar[str] = DIRECTORY
     homepage: ClassVar[str] = "https://github.com/karstCand/HokkaidoLandslide_dataset"
     official_counts: ClassVar[dict[str, int]] = {"train": 39, "val": 14, "test": 15}
+    dem_nodata: ClassVar[float | None] = -9999.0
+    """Nodata value of the GSI 10 m DEM: kept raw in samples, masked by data modules and models."""
 
     def __init__(
         self,

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from landbench.exceptions import ConfigError, InvalidDataError
 from landbench.models.base import INPUT_BANDS
+from landbench.normalization import normalize
 
 
 class Predictor:
@@ -33,6 +34,8 @@ class Predictor:
         std: per-band standard deviation of the train split.
         device: where to run the model.
         batch_size: how many tiles of a batch go through the model at once.
+        dem_nodata: raw DEM value of cells without elevation (normalised to 0, as in training),
+            or None; :meth:`from_weights` reads it from the weights' metadata.
 
     Raises:
         ConfigError: if ``mean``/``std`` do not have one value per band or ``std`` is not positive.
@@ -45,8 +48,10 @@ class Predictor:
         std: Sequence[float] | Tensor,
         device: str | torch.device = "cpu",
         batch_size: int = 8,
+        dem_nodata: float | None = None,
     ) -> None:
         self.device = torch.device(device)
+        self.dem_nodata = dem_nodata
         mean_t = torch.as_tensor(mean, dtype=torch.float32).flatten()
         std_t = torch.as_tensor(std, dtype=torch.float32).flatten()
         if mean_t.numel() != len(INPUT_BANDS) or std_t.numel() != len(INPUT_BANDS):
@@ -96,6 +101,7 @@ class Predictor:
                 f"{path}: normalization bands {bands} differ from the model input "
                 f"{list(INPUT_BANDS)}."
             )
+        kwargs.setdefault("dem_nodata", norm.get("dem_nodata"))
         predictor = cls(model, norm["mean"], norm["std"], device=device, **kwargs)
         predictor.metadata = metadata
         return predictor
@@ -114,7 +120,13 @@ class Predictor:
         x = x.to(self.device, torch.float32)
         outputs = []
         for start in range(0, x.shape[0], self.batch_size):
-            chunk = (x[start : start + self.batch_size] - self.mean) / self.std
+            chunk = normalize(
+                x[start : start + self.batch_size],
+                self.mean,
+                self.std,
+                INPUT_BANDS.index("DEM"),
+                self.dem_nodata,
+            )
             out = self.model(chunk)
             outputs.append(out["logits"] if isinstance(out, dict) else out)
         return torch.cat(outputs).float().cpu()

@@ -599,6 +599,7 @@ def _train(
             "bands": list(dm.bands),
             "mean": [float(v) for v in stats_mean],
             "std": [float(v) for v in stats_std],
+            "dem_nodata": dm.dem_nodata,
         },
         "status": "running",
         "epochs_completed": 0,
