@@ -13,18 +13,32 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def hillshade(dem: np.ndarray, azimuth: float = 315.0, altitude: float = 45.0) -> np.ndarray:
+def hillshade(
+    dem: np.ndarray,
+    azimuth: float = 315.0,
+    altitude: float = 45.0,
+    cell_size: float | None = None,
+) -> np.ndarray:
     """Hillshade of a DEM, in [0, 1], with the sun at ``azimuth`` and ``altitude`` (degrees).
 
     Args:
-        dem: elevation ``[H, W]``, any unit (cell size taken as 1).
+        dem: elevation ``[H, W]``, same unit as ``cell_size``.
         azimuth: sun azimuth, clockwise from north.
         altitude: sun elevation above the horizon.
+        cell_size: ground size of a pixel. None (samples carry no ground resolution) scales the
+            relief so that the 95th-percentile gradient draws as a 45-degree slope, which keeps
+            both gentle and steep tiles readable instead of saturating.
     """
     dem = np.asarray(dem, dtype=np.float64)
     if dem.shape[0] < 2 or dem.shape[1] < 2:
         return np.zeros_like(dem)
     dy, dx = np.gradient(dem)
+    if cell_size is not None:
+        dy, dx = dy / cell_size, dx / cell_size
+    else:
+        scale = np.percentile(np.hypot(dx, dy), 95)
+        if scale > 0:
+            dy, dx = dy / scale, dx / scale
     slope = np.pi / 2 - np.arctan(np.hypot(dx, dy))
     aspect = np.arctan2(-dx, dy)
     az, alt = np.deg2rad(azimuth), np.deg2rad(altitude)
