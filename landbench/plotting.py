@@ -21,6 +21,9 @@ def hillshade(
 ) -> np.ndarray:
     """Hillshade of a DEM, in [0, 1], with the sun at ``azimuth`` and ``altitude`` (degrees).
 
+    The same Lambertian illumination that renders LandslideSynth's imagery
+    (:func:`landbench.datasets._terrain.hillshade`).
+
     Args:
         dem: elevation ``[H, W]``, same unit as ``cell_size``.
         azimuth: sun azimuth, clockwise from north.
@@ -29,21 +32,14 @@ def hillshade(
             relief so that the 95th-percentile gradient draws as a 45-degree slope, which keeps
             both gentle and steep tiles readable instead of saturating.
     """
+    from landbench.datasets._terrain import hillshade as lambertian
+
     dem = np.asarray(dem, dtype=np.float64)
     if dem.shape[0] < 2 or dem.shape[1] < 2:
         return np.zeros_like(dem)
-    dy, dx = np.gradient(dem)
-    if cell_size is not None:
-        dy, dx = dy / cell_size, dx / cell_size
-    else:
-        scale = np.percentile(np.hypot(dx, dy), 95)
-        if scale > 0:
-            dy, dx = dy / scale, dx / scale
-    slope = np.pi / 2 - np.arctan(np.hypot(dx, dy))
-    aspect = np.arctan2(-dx, dy)
-    az, alt = np.deg2rad(azimuth), np.deg2rad(altitude)
-    shaded = np.sin(alt) * np.sin(slope) + np.cos(alt) * np.cos(slope) * np.cos(az - aspect)
-    return np.clip(shaded, 0, 1)
+    if cell_size is None:
+        cell_size = float(np.percentile(np.hypot(*np.gradient(dem)), 95)) or 1.0
+    return lambertian(dem, cell_size, azimuth, altitude)
 
 
 def rgb_for_display(image: np.ndarray) -> np.ndarray:
