@@ -26,11 +26,11 @@ from torchgeo.datamodules import NonGeoDataModule
 from landbench.datasets.base import ALL_BANDS, LandslideDataset
 from landbench.datasets.registry import dataset_class
 from landbench.exceptions import ConfigError
-from landbench.normalization import normalize
+from landbench.normalization import dem_valid, normalize, relative_dem
 
 
 def band_statistics(
-    dataset: LandslideDataset, dem_nodata: float | None = None
+    dataset: LandslideDataset, dem_nodata: float | None = None, dem_relative: bool = False
 ) -> tuple[Tensor, Tensor]:
     """Per-band mean and standard deviation over every pixel of a dataset.
 
@@ -39,6 +39,8 @@ def band_statistics(
     Args:
         dataset: usually the train split.
         dem_nodata: DEM cells holding this value are left out of the DEM's statistics.
+        dem_relative: DEM statistics of elevation relative to each tile's mean
+            (:func:`landbench.normalization.relative_dem`).
 
     Returns:
         ``(mean, std)``, each float32 ``[C]``; a constant band gets std 1.
@@ -46,11 +48,13 @@ def band_statistics(
     dem = dataset.bands.index("DEM") if "DEM" in dataset.bands else None
     s1 = s2 = total = None
     for i in range(len(dataset)):
-        image = dataset[i]["image"].double().flatten(1)
+        image = dataset[i]["image"].double()
         valid = torch.ones_like(image, dtype=torch.bool)
-        if dem is not None and dem_nodata is not None:
-            valid[dem] = image[dem] != dem_nodata
-        image = torch.where(valid, image, 0.0)
+        if dem is not None:
+            valid[dem] = dem_valid(image[dem], dem_nodata)
+            if dem_relative:
+                image[dem] = relative_dem(image[dem], dem_nodata)
+        image, valid = torch.where(valid, image, 0.0).flatten(1), valid.flatten(1)
         if s1 is None:
             s1 = torch.zeros(image.shape[0], dtype=torch.float64)
             s2 = torch.zeros_like(s1)
@@ -142,17 +146,30 @@ def _train_collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
 class _Normalize(torch.nn.Module):
     """Normalises ``batch["image"]`` per band (DEM nodata to 0); other keys are untouched."""
 
-    def __init__(self, mean: Tensor, std: Tensor, dem_index: int | None, dem_nodata: float | None):
+    def __init__(
+        self,
+        mean: Tensor,
+        std: Tensor,
+        dem_index: int | None,
+        dem_nodata: float | None,
+        dem_relative: bool,
+    ):
         super().__init__()
         self.register_buffer("mean", mean.view(1, -1, 1, 1))
         self.register_buffer("std", std.view(1, -1, 1, 1))
         self.dem_index = dem_index
         self.dem_nodata = dem_nodata
+        self.dem_relative = dem_relative
 
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
         batch = dict(batch)
         batch["image"] = normalize(
-            batch["image"], self.mean, self.std, self.dem_index, self.dem_nodata
+            batch["image"],
+            self.mean,
+            self.std,
+            self.dem_index,
+            self.dem_nodata,
+            self.dem_relative,
         )
         return batch
 
@@ -207,6 +224,8 @@ class LandslideDataModule(NonGeoDataModule):
         pad_multiple: validation/test tiles are padded up to a multiple of this.
         patches_per_tile: random patches drawn per training tile and epoch.
         augment: random flips and 90-degree rotations of training batches (on the device).
+        dem_relative: feed the DEM relative to each tile's mean elevation (local relief only;
+            see :func:`landbench.normalization.relative_dem`) instead of absolute elevation.
         mean: per-band means to use instead of train-split statistics.
         std: per-band standard deviations, likewise.
         **kwargs: passed to the dataset class (``root``, ``bands``, ``preset``, ...).
@@ -224,6 +243,7 @@ class LandslideDataModule(NonGeoDataModule):
         pad_multiple: int = 32,
         patches_per_tile: int = 1,
         augment: bool = True,
+        dem_relative: bool = False,
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
         **kwargs: Any,
@@ -247,6 +267,7 @@ class LandslideDataModule(NonGeoDataModule):
         self.pad_multiple = pad_multiple
         self.patches_per_tile = patches_per_tile
         self.augment = augment
+        self.dem_relative = dem_relative
         self.bands = tuple(kwargs.get("bands", ALL_BANDS))
         self.dem_nodata: float | None = getattr(self.dataset_class, "dem_nodata", None)
         """The dataset's DEM nodata value: excluded from statistics, normalised to 0."""
@@ -266,7 +287,9 @@ class LandslideDataModule(NonGeoDataModule):
                 self._stats = self._given_stats
             else:
                 self._stats = band_statistics(
-                    self.dataset_class(split="train", **self.kwargs), self.dem_nodata
+                    self.dataset_class(split="train", **self.kwargs),
+                    self.dem_nodata,
+                    self.dem_relative,
                 )
             mean, std = self._stats
             if mean.numel() != len(self.bands) or std.numel() != len(self.bands):
@@ -291,7 +314,7 @@ class LandslideDataModule(NonGeoDataModule):
             self.predict_dataset = make(split="test", **self.kwargs)
         mean, std = self.stats
         dem_index = self.bands.index("DEM") if "DEM" in self.bands else None
-        normalize = _Normalize(mean, std, dem_index, self.dem_nodata)
+        normalize = _Normalize(mean, std, dem_index, self.dem_nodata, self.dem_relative)
         self.aug = normalize
         if self.augment:
             self.train_aug = _Chain(normalize, _FlipRotate())

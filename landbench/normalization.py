@@ -8,7 +8,26 @@ computed without them (:func:`landbench.datamodules.band_statistics`).
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
+
+
+def dem_valid(dem: Tensor, dem_nodata: float | None) -> Tensor:
+    """Boolean mask of DEM cells holding an elevation (not the nodata value)."""
+    return torch.ones_like(dem, dtype=torch.bool) if dem_nodata is None else dem != dem_nodata
+
+
+def relative_dem(dem: Tensor, dem_nodata: float | None = None) -> Tensor:
+    """Elevation relative to each tile's mean over its valid cells, ``[..., H, W]``.
+
+    Landslides are local relief; a tile's absolute altitude mostly tells where the tile is. With
+    ``dem_relative`` the model sees relief only, which transfers across regions whose altitudes
+    differ (Bijie's karst plateau against Hokkaido's hills). Nodata cells are set to 0.
+    """
+    valid = dem_valid(dem, dem_nodata)
+    counts = valid.sum((-2, -1), keepdim=True).clamp_min(1)
+    means = torch.where(valid, dem, 0).sum((-2, -1), keepdim=True) / counts
+    return torch.where(valid, dem - means, 0)
 
 
 def normalize(
@@ -17,6 +36,7 @@ def normalize(
     std: Tensor,
     dem_index: int | None = None,
     dem_nodata: float | None = None,
+    dem_relative: bool = False,
 ) -> Tensor:
     """``(image - mean) / std`` per band, with DEM nodata cells mapped to 0.
 
@@ -26,13 +46,18 @@ def normalize(
         std: per-band standard deviations, likewise.
         dem_index: channel of the DEM, or None if the image has none.
         dem_nodata: the DEM's nodata value, or None if it has none.
+        dem_relative: first make the DEM relative to each tile's mean (:func:`relative_dem`);
+            ``mean``/``std`` must then be statistics of relative elevation.
 
     Returns:
         The normalised image (a new tensor).
     """
     mean, std = mean.to(image), std.to(image)
+    raw_dem = None if dem_index is None else image[:, dem_index]
+    if raw_dem is not None and dem_relative:
+        image = image.clone()
+        image[:, dem_index] = relative_dem(raw_dem, dem_nodata)
     out = (image - mean) / std
-    if dem_index is not None and dem_nodata is not None:
-        dem = out[:, dem_index]
-        dem[image[:, dem_index] == dem_nodata] = 0.0  # the train mean, normalised
+    if raw_dem is not None and dem_nodata is not None:
+        out[:, dem_index][raw_dem == dem_nodata] = 0.0  # the train mean, normalised
     return out

@@ -145,3 +145,23 @@ def test_dem_nodata_is_left_out_of_stats_and_normalised_to_zero() -> None:
     with torch.no_grad():
         expected = torch.sigmoid(model(batch["image"]))[0, 0]
     assert torch.allclose(predictor.predict_proba(sample["image"]), expected, atol=1e-6)
+
+
+def test_relative_dem_sees_relief_only() -> None:
+    """With dem_relative, a tile lifted by 1000 m is normalised exactly like the original."""
+    from landbench.normalization import normalize, relative_dem
+
+    dm = BijieDataModule(root=BIJIE, batch_size=2, patch_size=32, dem_relative=True)
+    mean, std = dm.stats
+    assert abs(mean[3].item()) < 1e-6  # relative elevation has zero mean over each tile
+    absolute, _ = BijieDataModule(root=BIJIE, batch_size=2, patch_size=32).stats
+    assert torch.equal(mean[:3], absolute[:3]) and std[3] < absolute[3]
+
+    image = Bijie(BIJIE, split="test")[0]["image"][None]
+    lifted = image.clone()
+    lifted[:, 3] += 1000.0
+    a = normalize(image, mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1), 3, None, True)
+    b = normalize(lifted, mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1), 3, None, True)
+    assert torch.allclose(a, b, atol=1e-4)
+    dem = torch.tensor([[[1.0, 3.0], [-9999.0, 5.0]]])
+    assert relative_dem(dem, -9999.0).tolist() == [[[-2.0, 0.0], [0.0, 2.0]]]

@@ -351,3 +351,18 @@ def test_freezing_schedule_freezes_then_releases_the_encoders() -> None:
     task.set_encoders_frozen(False)
     assert all(p.requires_grad for p in task.parameters())
     assert all(e.training for e in task.encoders())
+
+
+def test_dem_relative_travels_with_the_weights(tmp_path: Path) -> None:
+    """A run with data.dem_relative records it; the Predictor then prepares inputs the same way."""
+    from landbench.models.inference import Predictor
+
+    run = train(
+        _config(trainer={"max_epochs": 1, "limit_train_batches": 1}),
+        out_dir=tmp_path / "rel",
+        overrides=["data.dem_relative=true"],
+    )
+    predictor = Predictor.from_weights(run / "model.safetensors")
+    assert predictor.dem_relative is True
+    assert predictor.metadata["normalization"]["dem_relative"] is True
+    assert abs(predictor.mean[0, 3].item()) < 1e-4  # statistics of relative elevation

@@ -36,6 +36,8 @@ class Predictor:
         batch_size: how many tiles of a batch go through the model at once.
         dem_nodata: raw DEM value of cells without elevation (normalised to 0, as in training),
             or None; :meth:`from_weights` reads it from the weights' metadata.
+        dem_relative: feed the DEM relative to each tile's mean, as the data module did in
+            training (also read from the metadata).
 
     Raises:
         ConfigError: if ``mean``/``std`` do not have one value per band or ``std`` is not positive.
@@ -49,9 +51,11 @@ class Predictor:
         device: str | torch.device = "cpu",
         batch_size: int = 8,
         dem_nodata: float | None = None,
+        dem_relative: bool = False,
     ) -> None:
         self.device = torch.device(device)
         self.dem_nodata = dem_nodata
+        self.dem_relative = dem_relative
         mean_t = torch.as_tensor(mean, dtype=torch.float32).flatten()
         std_t = torch.as_tensor(std, dtype=torch.float32).flatten()
         if mean_t.numel() != len(INPUT_BANDS) or std_t.numel() != len(INPUT_BANDS):
@@ -102,6 +106,7 @@ class Predictor:
                 f"{list(INPUT_BANDS)}."
             )
         kwargs.setdefault("dem_nodata", norm.get("dem_nodata"))
+        kwargs.setdefault("dem_relative", bool(norm.get("dem_relative", False)))
         predictor = cls(model, norm["mean"], norm["std"], device=device, **kwargs)
         predictor.metadata = metadata
         return predictor
@@ -126,6 +131,7 @@ class Predictor:
                 self.std,
                 INPUT_BANDS.index("DEM"),
                 self.dem_nodata,
+                self.dem_relative,
             )
             out = self.model(chunk)
             outputs.append(out["logits"] if isinstance(out, dict) else out)

@@ -56,6 +56,8 @@ class DataConfig:
         pad_multiple: validation tiles are padded to a multiple of this (then ignored by metrics).
         num_workers: data loader worker processes.
         augment: random flips and 90-degree rotations of training batches.
+        dem_relative: feed the DEM relative to each tile's mean elevation (relief only); the
+            choice travels with the weights, so inference does the same.
         kwargs: further dataset options, e.g. ``{preset: bijie, size: 64, n: 200}`` for ``synth``.
     """
 
@@ -68,6 +70,7 @@ class DataConfig:
     pad_multiple: int = 32
     num_workers: int = 0
     augment: bool = True
+    dem_relative: bool = False
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
