@@ -221,7 +221,7 @@ def _leaderboard(out: Path, rows: list[dict[str, Any]], progress: bool) -> Path:
     from landbench.evaluation import predict_masks
     from landbench.evaluation.reproduce import run_test_split
     from landbench.leaderboard import init_submission, render, submit, write_prediction_folder
-    from landbench.models import load_weights
+    from landbench.models.inference import Predictor
     from landbench.training.config import load_config
 
     board = out / "leaderboard"
@@ -235,8 +235,9 @@ def _leaderboard(out: Path, rows: list[dict[str, Any]], progress: bool) -> Path:
         run_dir = Path(row["run_dir"])
         test = run_test_split(run_dir)
         dataset_kwargs = load_config(run_dir / "config.yaml").data.kwargs
-        masks = predict_masks(run_dir, test, progress=progress)
-        model, _ = load_weights(run_dir / "model.safetensors")
+        predictor = Predictor.from_weights(run_dir / "model.safetensors")
+        masks = predict_masks(predictor, test, progress=progress)
+        model = predictor.model
         n_params = sum(int(p.numel()) for p in model.parameters())
         staging = out / "submissions" / entry
         if staging.exists():

@@ -27,7 +27,21 @@ def _check_widths(widths: Sequence[int]) -> tuple[int, ...]:
     return widths
 
 
-class ResUNetEncoder(nn.Module):
+class _StemStagesEncoder(nn.Module):
+    """A stem at full resolution, then one stage per halving; subclasses build both."""
+
+    stem: nn.Module
+    stages: nn.ModuleList
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        """Return the ``depth + 1`` feature maps, finest first."""
+        features = [self.stem(x)]
+        for stage in self.stages:
+            features.append(stage(features[-1]))
+        return features
+
+
+class ResUNetEncoder(_StemStagesEncoder):
     """Residual U-Net encoder (Zhang, Liu & Wang 2018): residual blocks, strided downsampling.
 
     Args:
@@ -48,15 +62,8 @@ class ResUNetEncoder(nn.Module):
             ResidualBlock(widths[i - 1], widths[i], stride=2) for i in range(1, len(widths))
         )
 
-    def forward(self, x: Tensor) -> list[Tensor]:
-        """Return the ``depth + 1`` feature maps, finest first."""
-        features = [self.stem(x)]
-        for stage in self.stages:
-            features.append(stage(features[-1]))
-        return features
 
-
-class UNetEncoder(nn.Module):
+class UNetEncoder(_StemStagesEncoder):
     """Plain U-Net encoder (Ronneberger, Fischer & Brox 2015): double convs and max pooling.
 
     Args:
@@ -77,13 +84,6 @@ class UNetEncoder(nn.Module):
             nn.Sequential(nn.MaxPool2d(2), DoubleConv(widths[i - 1], widths[i]))
             for i in range(1, len(widths))
         )
-
-    def forward(self, x: Tensor) -> list[Tensor]:
-        """Return the ``depth + 1`` feature maps, finest first."""
-        features = [self.stem(x)]
-        for stage in self.stages:
-            features.append(stage(features[-1]))
-        return features
 
 
 class VGG16Encoder(nn.Module):
