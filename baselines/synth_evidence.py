@@ -36,7 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from landbench._io import atomic_write_json
+from landbench.core.io import atomic_write_json
 from landbench.datasets._terrain import slope_deg
 from landbench.datasets.synthetic import LandslideSynth, get_preset
 from landbench.evaluation import confusion_counts, pooled_metrics

@@ -23,10 +23,10 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torchgeo.datamodules import NonGeoDataModule
 
+from landbench.core.errors import ConfigError
+from landbench.core.normalization import dem_valid, normalize, relative_dem
 from landbench.datasets.base import ALL_BANDS, LandslideDataset
 from landbench.datasets.registry import dataset_class
-from landbench.exceptions import ConfigError
-from landbench.normalization import dem_valid, normalize, relative_dem
 
 
 def band_statistics(
@@ -40,7 +40,7 @@ def band_statistics(
         dataset: usually the train split.
         dem_nodata: DEM cells holding this value are left out of the DEM's statistics.
         dem_relative: DEM statistics of elevation relative to each tile's mean
-            (:func:`landbench.normalization.relative_dem`).
+            (:func:`landbench.core.normalization.relative_dem`).
 
     Returns:
         ``(mean, std)``, each float32 ``[C]``; a constant band gets std 1.
@@ -225,7 +225,7 @@ class LandslideDataModule(NonGeoDataModule):
         patches_per_tile: random patches drawn per training tile and epoch.
         augment: random flips and 90-degree rotations of training batches (on the device).
         dem_relative: feed the DEM relative to each tile's mean elevation (local relief only;
-            see :func:`landbench.normalization.relative_dem`) instead of absolute elevation.
+            see :func:`landbench.core.normalization.relative_dem`) instead of absolute elevation.
         mean: per-band means to use instead of train-split statistics.
         std: per-band standard deviations, likewise.
         **kwargs: passed to the dataset class (``root``, ``bands``, ``preset``, ...).

@@ -12,19 +12,19 @@ import torch
 from PIL import Image
 
 import landbench
-from landbench.datasets import Bijie
-from landbench.datasets import download as dl
-from landbench.datasets.base import DatasetCountWarning
-from landbench.datasets.bijie import read_polygon
-from landbench.datasets.io import SizeMismatchWarning
-from landbench.datasets.splits import assign_splits, split_counts
-from landbench.exceptions import (
+from landbench.core.errors import (
     ConfigError,
     DatasetNotFoundError,
     IntegrityError,
     InvalidDataError,
     LandbenchError,
 )
+from landbench.datasets import Bijie
+from landbench.datasets import download as dl
+from landbench.datasets.base import DatasetCountWarning
+from landbench.datasets.bijie import read_polygon
+from landbench.datasets.io import SizeMismatchWarning
+from landbench.datasets.splits import assign_splits, split_counts
 
 DATA = Path(__file__).parent / "data" / "bijie"
 ARCHIVE = DATA / "Bijie-landslide-dataset.zip"

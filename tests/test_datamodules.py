@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from landbench.core.errors import ConfigError
 from landbench.datamodules import BijieDataModule, HokkaidoDataModule, band_statistics
 from landbench.datasets import Bijie, Hokkaido
-from landbench.exceptions import ConfigError
 
 DATA = Path(__file__).parent / "data"
 BIJIE = DATA / "bijie"
@@ -118,8 +118,8 @@ def test_torchgeo_trainer_trains_on_bijie_batches(tmp_path: Path) -> None:
 
 def test_dem_nodata_is_left_out_of_stats_and_normalised_to_zero() -> None:
     """The fake Hokkaido DEMs hold -9999 nodata cells (as GSI DEMs do at their edges)."""
+    from landbench.inference.predictor import Predictor
     from landbench.models import create_model
-    from landbench.models.inference import Predictor
 
     train = Hokkaido(HOKKAIDO, split="train", dem_format="tif")
     dem = torch.cat([train[i]["image"][3].flatten() for i in range(len(train))]).double()
@@ -149,7 +149,7 @@ def test_dem_nodata_is_left_out_of_stats_and_normalised_to_zero() -> None:
 
 def test_relative_dem_sees_relief_only() -> None:
     """With dem_relative, a tile lifted by 1000 m is normalised exactly like the original."""
-    from landbench.normalization import normalize, relative_dem
+    from landbench.core.normalization import normalize, relative_dem
 
     dm = BijieDataModule(root=BIJIE, batch_size=2, patch_size=32, dem_relative=True)
     mean, std = dm.stats

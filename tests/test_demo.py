@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from landbench.cli import main
-from landbench.demo import BASELINES, RESULT_COLUMNS, run_demo
+from landbench.experiments.demo import BASELINES, RESULT_COLUMNS, run_demo
 
 CONFIGS = Path(__file__).resolve().parents[1] / "baselines" / "configs"
 

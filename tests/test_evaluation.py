@@ -14,6 +14,7 @@ from sklearn.metrics import f1_score, jaccard_score
 
 import landbench
 from landbench.cli import main
+from landbench.core.errors import ConfigError
 from landbench.evaluation import (
     ALL_METRICS,
     Counts,
@@ -26,7 +27,6 @@ from landbench.evaluation import (
 )
 from landbench.evaluation.evaluate import native_size
 from landbench.evaluation.metrics import aggregate_seeds
-from landbench.exceptions import ConfigError
 
 SYNTH = {"size": 32, "n": 40}
 NORM = {"bands": ["R", "G", "B", "DEM"], "mean": [90, 100, 80, 400], "std": [40, 40, 40, 150]}
@@ -176,7 +176,7 @@ def test_evaluate_model_from_weights_and_run_folder(tmp_path: Path, test_split, 
 
 
 def test_model_equals_its_thresholded_predictions(test_split, weights) -> None:
-    from landbench.models.inference import Predictor
+    from landbench.inference.predictor import Predictor
 
     predictor = Predictor.from_weights(weights, batch_size=1)
     masks = {s["id"]: np.asarray(predictor.predict_proba(s["image"])) > 0.3 for s in test_split}
@@ -323,8 +323,8 @@ def test_attention_figure_layout(tmp_path: Path, test_split, weights) -> None:
 
 def test_attention_figure_needs_a_fusion_network(test_split) -> None:
     from landbench.evaluation.figures import plot_attention_figure
+    from landbench.inference.predictor import Predictor
     from landbench.models import create_model
-    from landbench.models.inference import Predictor
 
     predictor = Predictor(create_model("unet-rgb"), NORM["mean"], NORM["std"])
     with pytest.raises(ConfigError, match="fusion"):
@@ -359,7 +359,7 @@ def test_prediction_grid_bars_and_pr_curves(tmp_path: Path, test_split, truth, n
     pr = plot_precision_recall({"tiny": model})
     assert "tiny (F1" in pr.axes[0].get_legend().get_texts()[0].get_text()
     _png_size(save_figure(pr, tmp_path / "pr.png"))
-    from landbench.exceptions import InvalidDataError
+    from landbench.core.errors import InvalidDataError
 
     with pytest.raises(InvalidDataError, match="no precision-recall curve"):
         plot_precision_recall({"noisy": results["noisy"]})

@@ -16,17 +16,17 @@ from PIL import Image
 from rasterio.crs import CRS
 
 import landbench
-from landbench.datasets import Hokkaido
-from landbench.datasets import download as dl
-from landbench.datasets.base import DatasetCountWarning
-from landbench.datasets.hokkaido import import_hokkaido, plan_import
-from landbench.datasets.io import SizeMismatchWarning
-from landbench.exceptions import (
+from landbench.core.errors import (
     ConfigError,
     DatasetNotFoundError,
     InvalidDataError,
     LandbenchError,
 )
+from landbench.datasets import Hokkaido
+from landbench.datasets import download as dl
+from landbench.datasets.base import DatasetCountWarning
+from landbench.datasets.hokkaido import import_hokkaido, plan_import
+from landbench.datasets.io import SizeMismatchWarning
 
 DATA = Path(__file__).parent / "data" / "hokkaido"
 UPSTREAM = DATA / "upstream"

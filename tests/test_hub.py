@@ -15,15 +15,15 @@ from rasterio.crs import CRS
 
 import landbench
 from landbench.cli import main
+from landbench.core.errors import ConfigError, InvalidDataError, LandbenchError
 from landbench.datasets import registry
 from landbench.datasets.base import ALL_BANDS, DatasetCountWarning, LandslideDataset
+from landbench.datasets.hub_errors import CardMismatchError, IncompleteDataError, ShardChecksumError
+from landbench.datasets.hub_format import CARD_FILE, RECORD_FILE, read_record
+from landbench.datasets.hub_reader import HubLandslideDataset
 from landbench.datasets.splits import SplitManifest, assign_splits
-from landbench.exceptions import ConfigError, InvalidDataError, LandbenchError
 from landbench.hub import cards
 from landbench.hub.build import build
-from landbench.hub.errors import CardMismatchError, IncompleteDataError, ShardChecksumError
-from landbench.hub.format import CARD_FILE, RECORD_FILE, read_record
-from landbench.hub.loading import HubLandslideDataset
 from landbench.hub.validate import validate
 
 BIJIE_FAKE = Path(__file__).parent / "data" / "bijie"

@@ -14,15 +14,15 @@ import pytest
 
 import landbench
 from landbench.cli import main
+from landbench.core.errors import ConfigError, LandbenchError
 from landbench.datasets.base import DatasetCountWarning
-from landbench.exceptions import ConfigError, LandbenchError
-from landbench.hub.build import build
-from landbench.hub.errors import (
+from landbench.datasets.hub_errors import (
     HubConnectionError,
     PermissionRequiredError,
     RevisionNotFoundError,
 )
-from landbench.hub.format import PUSH_RECORD_FILE
+from landbench.datasets.hub_format import PUSH_RECORD_FILE
+from landbench.hub.build import build
 from landbench.hub.push import push
 
 BIJIE_FAKE = Path(__file__).parent / "data" / "bijie"

@@ -175,14 +175,14 @@ def test_python_path_for_zoo_entries(tmp_path, test_split):
     assert json.loads(path.read_text())["results"]["synth"]["evaluation"]["metrics"]["f1"] == 1.0
     render(board)
     assert "Oracle (`zoo-oracle`)" in (board / "README.md").read_text()
-    with pytest.raises(landbench.exceptions.LandbenchError, match="already exists"):
+    with pytest.raises(landbench.core.errors.LandbenchError, match="already exists"):
         write_prediction_folder(masks, folder)
 
 
 def test_init_refuses_bad_masks_and_writes_nothing(tmp_path, test_split):
     masks = write_masks(tmp_path / "masks", test_split)
     (masks / f"{test_split.ids[0]}.png").unlink()
-    with pytest.raises(landbench.exceptions.LandbenchError, match="missing"):
+    with pytest.raises(landbench.core.errors.LandbenchError, match="missing"):
         init_submission("synth", masks, tmp_path / "sub", dataset_kwargs=SYNTH)
     assert not (tmp_path / "sub").exists()
 
@@ -190,7 +190,7 @@ def test_init_refuses_bad_masks_and_writes_nothing(tmp_path, test_split):
 def test_init_refuses_existing_output_and_path_options(tmp_path, test_split):
     masks = write_masks(tmp_path / "masks", test_split)
     (tmp_path / "taken").mkdir()
-    with pytest.raises(landbench.exceptions.LandbenchError, match="already exists"):
+    with pytest.raises(landbench.core.errors.LandbenchError, match="already exists"):
         init_submission("synth", masks, tmp_path / "taken", dataset_kwargs=SYNTH)
     with pytest.raises(SubmissionError, match="root"):
         init_submission("synth", masks, tmp_path / "sub", dataset_kwargs={**SYNTH, "root": "x"})

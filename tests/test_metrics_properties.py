@@ -183,7 +183,7 @@ def test_bootstrap_interval_contains_point_estimate_for_constant_images(pair) ->
 
 
 def test_bad_masks_are_refused_clearly() -> None:
-    from landbench.exceptions import InvalidDataError
+    from landbench.core.errors import InvalidDataError
 
     ok = np.zeros(4, dtype=np.uint8)
     with pytest.raises(InvalidDataError, match=r"pred must be a binary mask .* \[255\]"):

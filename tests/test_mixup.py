@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 from landbench.training.mixup import Mixup, mixup_batch
 
 

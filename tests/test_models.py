@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from landbench.exceptions import ConfigError, LandbenchError
+from landbench.core.errors import ConfigError, LandbenchError
 from landbench.models import create_model, list_models, model_info
 from landbench.models.base import ZooModel
 
@@ -238,7 +238,7 @@ def test_fusion_presets_and_overrides() -> None:
 
 
 def test_tiny_fusion_is_much_smaller_than_base() -> None:
-    from landbench.models.commands import count_parameters
+    from landbench.cli.models import count_parameters
 
     tiny_params = tiny("fusionnet-resunet").num_parameters()
     assert tiny_params < 400_000 < count_parameters("fusionnet-resunet")

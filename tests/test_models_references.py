@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from landbench.exceptions import ConfigError, InvalidDataError
+from landbench.core.errors import ConfigError, InvalidDataError
 from landbench.models import create_model
 
 

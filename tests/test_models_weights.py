@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from landbench.exceptions import ConfigError, InvalidDataError, LandbenchError
+from landbench.core.errors import ConfigError, InvalidDataError, LandbenchError
+from landbench.inference import Predictor
 from landbench.models import (
-    Predictor,
     Weights,
     WeightsEnum,
     create_model,

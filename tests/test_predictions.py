@@ -10,10 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
+from landbench.core.errors import LandbenchError
 from landbench.datasets.base import LandslideDataset
 from landbench.datasets.splits import SplitManifest
 from landbench.evaluation import PredictionError, evaluate_predictions, read_predictions
-from landbench.exceptions import LandbenchError
 
 IDS = [f"t{i:02d}" for i in range(10)]
 

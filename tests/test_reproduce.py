@@ -12,10 +12,10 @@ import torch
 import yaml
 
 from landbench.cli import main
+from landbench.core.errors import ConfigError
 from landbench.evaluation.reported import TABLE1, TABLE2, reported_rows
-from landbench.evaluation.reproduce import reproduce_table, summarize
 from landbench.evaluation.tables import latex_escape, to_csv, to_latex, to_markdown
-from landbench.exceptions import ConfigError
+from landbench.experiments.reproduce import reproduce_table, summarize
 
 CONFIGS = Path(__file__).resolve().parents[1] / "baselines" / "configs"
 NORM = {"bands": ["R", "G", "B", "DEM"], "mean": [90, 100, 80, 400], "std": [40, 40, 40, 150]}

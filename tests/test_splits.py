@@ -2,8 +2,8 @@ import random
 
 import pytest
 
+from landbench.core.errors import ConfigError
 from landbench.datasets.splits import SplitManifest, assign_splits, split_counts
-from landbench.exceptions import ConfigError
 
 FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import landbench
+from landbench.core.errors import ConfigError, LandbenchError
 from landbench.datasets import _terrain as terrain
 from landbench.datasets.synthetic import (
     CACHE_MANIFEST,
@@ -16,7 +17,6 @@ from landbench.datasets.synthetic import (
     parse_id,
     tile_classes,
 )
-from landbench.exceptions import ConfigError, LandbenchError
 
 SMALL = {"size": 32, "n": 40}
 

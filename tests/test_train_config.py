@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from landbench.cli import main
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 from landbench.training.config import (
     TrainConfig,
     apply_overrides,

@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from landbench.cli import main
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 from landbench.models import load_weights, read_metadata
 from landbench.training import LandslideSegmentationTask, read_metrics, train
 from landbench.training.runner import METRICS_COLUMNS
@@ -355,7 +355,7 @@ def test_freezing_schedule_freezes_then_releases_the_encoders() -> None:
 
 def test_dem_relative_travels_with_the_weights(tmp_path: Path) -> None:
     """A run with data.dem_relative records it; the Predictor then prepares inputs the same way."""
-    from landbench.models.inference import Predictor
+    from landbench.inference.predictor import Predictor
 
     run = train(
         _config(trainer={"max_epochs": 1, "limit_train_batches": 1}),

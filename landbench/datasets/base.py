@@ -26,8 +26,8 @@ from matplotlib.figure import Figure
 from torch import Tensor
 from torchgeo.datasets import NonGeoDataset
 
+from landbench.core.errors import ConfigError
 from landbench.datasets.splits import SplitManifest, check_split
-from landbench.exceptions import ConfigError
 
 ALL_BANDS: tuple[str, ...] = ("R", "G", "B", "DEM")
 """Every band a landbench dataset provides, in the order of the stacked model input."""
@@ -218,7 +218,7 @@ class LandslideDataset(NonGeoDataset, abc.ABC):
         Returns:
             The matplotlib figure.
         """
-        from landbench.plotting import plot_sample
+        from landbench.datasets.plotting import plot_sample
 
         return plot_sample(sample, self.bands, show_titles=show_titles, suptitle=suptitle)
 

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from landbench.core.errors import DatasetNotFoundError, InvalidDataError, LandbenchError
 from landbench.datasets import download as dl
 from landbench.datasets.base import (
     ALL_BANDS,
@@ -49,7 +50,6 @@ from landbench.datasets.io import (
     resample_to,
 )
 from landbench.datasets.splits import SplitManifest, assign_splits
-from landbench.exceptions import DatasetNotFoundError, InvalidDataError, LandbenchError
 
 LANDSLIDE = "landslide"
 NON_LANDSLIDE = "non-landslide"

@@ -13,8 +13,8 @@ import warnings
 from pathlib import Path
 
 from landbench._version import __version__
+from landbench.core.errors import LandbenchError
 from landbench.datasets.registry import dataset_class
-from landbench.exceptions import LandbenchError
 
 JI_2020 = """@article{ji2020bijie,
   author    = {Ji, Shunping and Yu, Dawen and Shen, Chaoyong and Li, Weile and Xu, Qiang},

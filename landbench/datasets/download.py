@@ -8,7 +8,7 @@ folder the archive extracts to under ``root``). :func:`prepare` then does what T
 2. the archive exists in ``root``: verify its md5 (when ``checksum``) and extract it;
 3. ``download=True`` and a URL is known: download to a temporary file, verify the md5, rename it
    into place, extract it;
-4. otherwise: raise :class:`~landbench.exceptions.DatasetNotFoundError` saying exactly where to
+4. otherwise: raise :class:`~landbench.core.errors.DatasetNotFoundError` saying exactly where to
    get the files and where to put them.
 
 Extraction writes into a temporary sibling of the destination and renames the result into place,
@@ -27,8 +27,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from landbench._io import atomic_directory
-from landbench.exceptions import DatasetNotFoundError, IntegrityError, InvalidDataError
+from landbench.core.errors import DatasetNotFoundError, IntegrityError, InvalidDataError
+from landbench.core.io import atomic_directory
 
 
 def md5sum(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:

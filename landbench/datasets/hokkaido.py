@@ -51,7 +51,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from landbench._io import atomic_directory
+from landbench.core.errors import (
+    ConfigError,
+    DatasetNotFoundError,
+    InvalidDataError,
+    LandbenchError,
+)
+from landbench.core.io import atomic_directory
 from landbench.datasets import download as dl
 from landbench.datasets.base import ALL_BANDS, LandslideDataset, VerificationReport, warn_once
 from landbench.datasets.io import (
@@ -64,12 +70,6 @@ from landbench.datasets.io import (
     resample_to,
 )
 from landbench.datasets.splits import SPLITS, SplitManifest
-from landbench.exceptions import (
-    ConfigError,
-    DatasetNotFoundError,
-    InvalidDataError,
-    LandbenchError,
-)
 
 DIRECTORY = "Hokkaido"
 ROLES: tuple[str, ...] = ("image", "dem", "mask")

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from landbench.exceptions import DatasetNotFoundError, InvalidDataError
+from landbench.core.errors import DatasetNotFoundError, InvalidDataError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GEOTIFF_SUFFIXES: tuple[str, ...] = (".tif", ".tiff")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from landbench.datasets.base import LandslideDataset
@@ -71,7 +71,7 @@ def load(
         raise ConfigError(f"Unknown source {source!r}; valid sources are {', '.join(SOURCES)}.")
     cls = dataset_class(name)
     if source == "hub":
-        from landbench.hub.loading import load_hub_dataset
+        from landbench.datasets.hub_reader import load_hub_dataset
 
         return load_hub_dataset(name, split=split, root=root, **kwargs)
     if root is not None:

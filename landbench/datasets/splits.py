@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 """Split names, in order, as in TorchGeo."""

@@ -65,13 +65,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from landbench._io import atomic_directory, atomic_write_bytes, atomic_write_json
 from landbench._version import __version__
+from landbench.core.errors import ConfigError, InvalidDataError, LandbenchError
+from landbench.core.io import atomic_directory, atomic_write_bytes, atomic_write_json
 from landbench.datasets import _terrain as terrain
 from landbench.datasets._synth_render import Scars, plan_land_use, render_rgb
 from landbench.datasets.base import ALL_BANDS, LandslideDataset
 from landbench.datasets.splits import SplitManifest, assign_splits
-from landbench.exceptions import ConfigError, InvalidDataError, LandbenchError
 
 GENERATOR_VERSION = "1.0"
 """Version of the generator's output; any change to any generated tile bumps it."""

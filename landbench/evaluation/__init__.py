@@ -46,7 +46,6 @@ from landbench.evaluation.predictions import PredictionError, read_predictions
 
 # Heavier entry points (pandas, matplotlib, training) load on first use (PEP 562).
 _LAZY: dict[str, str] = {
-    "reproduce_table": "landbench.evaluation.reproduce",
     "plot_attention_figure": "landbench.evaluation.figures",
     "plot_prediction_grid": "landbench.evaluation.figures",
     "plot_f1_bars": "landbench.evaluation.figures",
@@ -94,6 +93,5 @@ __all__ = [
     "precision",
     "read_predictions",
     "recall",
-    "reproduce_table",
     "save_figure",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from landbench.exceptions import InvalidDataError
+from landbench.core.errors import InvalidDataError
 
 COUNT_FIELDS: tuple[str, str, str, str] = ("tp", "fp", "fn", "tn")
 """Names of the four counts, in the column order of per-image count arrays."""

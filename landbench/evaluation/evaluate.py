@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from landbench._io import atomic_write_json
 from landbench._version import __version__
+from landbench.core.errors import ConfigError, InvalidDataError
+from landbench.core.io import atomic_write_json
 from landbench.evaluation.counts import COUNT_FIELDS, ConfusionAccumulator, Counts
 from landbench.evaluation.metrics import (
     ALL_METRICS,
@@ -38,7 +39,6 @@ from landbench.evaluation.predictions import (
     collect_folder,
     collect_mapping,
 )
-from landbench.exceptions import ConfigError, InvalidDataError
 
 if TYPE_CHECKING:
     from landbench.datasets.base import LandslideDataset
@@ -399,7 +399,7 @@ def make_predictor(
     device: str = "cpu",
     normalization: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """A :class:`landbench.models.inference.Predictor` and a description of its source.
+    """A :class:`landbench.inference.predictor.Predictor` and a description of its source.
 
     Args:
         model_or_path: a run folder (its ``model.safetensors`` is used), a ``.safetensors``
@@ -412,7 +412,7 @@ def make_predictor(
     """
     import torch
 
-    from landbench.models.inference import Predictor
+    from landbench.inference.predictor import Predictor
 
     if isinstance(model_or_path, (str, os.PathLike)):
         weights = _weights_file(Path(model_or_path))
@@ -469,13 +469,13 @@ def native_size(probs: Any, shape: tuple[int, int]) -> np.ndarray:
 def _predict_batches(predictor: Any, dataset: LandslideDataset) -> Iterator[tuple[list, list]]:
     """Yield ``(samples, probabilities)`` over the split, batching consecutive same-size tiles.
 
-    A landbench :class:`~landbench.models.inference.Predictor` takes ``[N, 4, H, W]`` batches
+    A landbench :class:`~landbench.inference.predictor.Predictor` takes ``[N, 4, H, W]`` batches
     (up to its ``batch_size``), which keeps an accelerator busy on datasets of equal-size tiles;
     other predictors get one ``[4, H, W]`` tile at a time.
     """
     import torch
 
-    from landbench.models.inference import Predictor
+    from landbench.inference.predictor import Predictor
 
     batch_size = predictor.batch_size if isinstance(predictor, Predictor) else 1
     pending: list[dict[str, Any]] = []
@@ -535,7 +535,7 @@ def evaluate_model(
 
     Args:
         model_or_path: a run folder (``RUN/model.safetensors``), a ``.safetensors`` file, a
-            :class:`~landbench.models.inference.Predictor`, or a model with ``normalization``.
+            :class:`~landbench.inference.predictor.Predictor`, or a model with ``normalization``.
         dataset: the split to score (its samples must carry the stacked R, G, B, DEM bands).
         device: torch device for inference (``"cpu"``, ``"cuda"``, ...).
         threshold: a pixel is landslide when its probability is greater than this.

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from landbench._io import atomic_write_bytes
-from landbench.exceptions import ConfigError
-from landbench.plotting import rgb_for_display
+from landbench.core.errors import ConfigError
+from landbench.core.io import atomic_write_bytes
+from landbench.datasets.plotting import rgb_for_display
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,7 +113,7 @@ def fusion_outputs(predictor: Any, sample: Mapping[str, Any]) -> dict[str, np.nd
     """Probability, finest attention map and decoder features of one raw sample.
 
     Args:
-        predictor: a :class:`landbench.models.inference.Predictor` whose model accepts
+        predictor: a :class:`landbench.inference.predictor.Predictor` whose model accepts
             ``forward(x, return_attention=True, return_features=True)`` (the fusion networks).
         sample: a landbench sample (raw ``image`` ``[4, H, W]``).
 
@@ -303,7 +303,7 @@ def plot_f1_bars(
 
     Args:
         data: a mapping model label to :class:`EvaluationResult` (bars with their bootstrap
-            intervals), or a table from :func:`~landbench.evaluation.reproduce.reproduce_table`
+            intervals), or a table from :func:`~landbench.experiments.reproduce.reproduce_table`
             (bars = mean over seeds; the paper's reported F1 drawn as black markers).
         metric: a metric name (``"f1"``, ``"iou"``, ``"mean_f1_empty_as_1"``, ...).
         title: the figure title.

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from landbench.core.errors import InvalidDataError
 from landbench.evaluation.counts import Counts
-from landbench.exceptions import InvalidDataError
 
 POOLED_METRICS: tuple[str, ...] = ("f1", "iou", "precision", "recall")
 """Metrics computed from counts pooled over all pixels (``f1`` is the primary metric)."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from landbench.exceptions import InvalidDataError
+from landbench.core.errors import InvalidDataError
 
 if TYPE_CHECKING:
     from landbench.datasets.base import LandslideDataset

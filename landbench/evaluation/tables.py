@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from landbench._io import atomic_write_text
+from landbench.core.io import atomic_write_text
 
 DISPLAY_METRICS: tuple[tuple[str, str], ...] = (
     ("f1", "F1 pooled (recomputed)"),

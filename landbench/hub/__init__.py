@@ -5,7 +5,7 @@
 * :func:`landbench.hub.validate.validate` (``landbench hub validate``): fully offline checks of a
   build against its card, its checksums and the raw loader.
 * :func:`landbench.hub.push.push` (``landbench hub push``): one atomic, tagged commit.
-* :func:`landbench.hub.loading.load_hub_dataset` (``landbench.load(..., source="hub")``): a
+* :func:`landbench.datasets.hub_reader.load_hub_dataset` (``landbench.load(..., source="hub")``): a
   TorchGeo dataset read from a local snapshot with ``datasets``.
 
 Submodules import ``datasets``/``huggingface_hub`` themselves, so importing this package is cheap.

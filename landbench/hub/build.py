@@ -1,7 +1,7 @@
 """Build a Hugging Face dataset folder (Parquet shards, card, checksums) from a raw dataset.
 
 ``landbench hub build --dataset bijie --root data/bijie --out build/bijie`` reads every split
-through the raw loader, encodes each sample as one Parquet row (see :mod:`landbench.hub.format`),
+through the raw loader, encodes each sample as one Parquet row (see :mod:`landbench.datasets.hub_format`),
 writes small row groups into shards of at most ``max_shard_bytes``, and adds the build record,
 ``SHA256SUMS`` and the rendered dataset card. The folder is assembled in a temporary sibling and
 renamed into place only when complete, so a failed build leaves nothing behind. Building twice
@@ -18,14 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from landbench._io import atomic_directory
 from landbench._version import __version__
-from landbench.datasets.registry import _DATASETS, dataset_class
-from landbench.datasets.splits import SPLITS
-from landbench.exceptions import ConfigError, InvalidDataError
-from landbench.hub import cards
-from landbench.hub.errors import IncompleteDataError
-from landbench.hub.format import (
+from landbench.core.errors import ConfigError, InvalidDataError
+from landbench.core.io import atomic_directory
+from landbench.datasets.hub_errors import IncompleteDataError
+from landbench.datasets.hub_format import (
     BASE_COLUMNS,
     CARD_FILE,
     CHECKSUM_FILE,
@@ -42,6 +39,9 @@ from landbench.hub.format import (
     sha256_file,
     shard_name,
 )
+from landbench.datasets.registry import _DATASETS, dataset_class
+from landbench.datasets.splits import SPLITS
+from landbench.hub import cards
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from landbench.exceptions import DatasetNotFoundError
-from landbench.hub.errors import CardMismatchError
+from landbench.core.errors import DatasetNotFoundError
+from landbench.datasets.hub_errors import CardMismatchError
 
 CARDS_DIR = Path(__file__).resolve().parents[1] / "datasets_cards"
 """The card templates (``datasets_cards/<name>.md``): in a source checkout a link to the top-level
@@ -143,7 +143,7 @@ def card_data_of(record: Mapping[str, Any], template: Path) -> Any:
     from datasets.info import DatasetInfosDict
     from huggingface_hub import DatasetCardData
 
-    from landbench.hub.format import hub_features
+    from landbench.datasets.hub_format import hub_features
 
     front, _ = _split_front_matter(template.read_text(encoding="utf-8"), template)
     static = yaml.safe_load(front) or {}

@@ -16,16 +16,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from landbench._io import atomic_write_json
 from landbench._version import __version__
-from landbench.exceptions import ConfigError, LandbenchError
-from landbench.hub import cards
-from landbench.hub.errors import (
+from landbench.core.errors import ConfigError, LandbenchError
+from landbench.core.io import atomic_write_json
+from landbench.datasets.hub_errors import (
     HubConnectionError,
     PermissionRequiredError,
     is_connection_error,
 )
-from landbench.hub.format import (
+from landbench.datasets.hub_format import (
     CARD_FILE,
     CHECKSUM_FILE,
     PUSH_RECORD_FILE,
@@ -34,6 +33,7 @@ from landbench.hub.format import (
     read_pushes,
     read_record,
 )
+from landbench.hub import cards
 
 
 def push(

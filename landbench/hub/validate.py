@@ -24,20 +24,20 @@ from typing import Any
 
 import numpy as np
 
-from landbench.datasets.registry import dataset_class
-from landbench.datasets.splits import SPLITS, SplitManifest
-from landbench.exceptions import DatasetNotFoundError, InvalidDataError
-from landbench.hub import cards
-from landbench.hub.build import SOURCE_FILE
-from landbench.hub.errors import CardMismatchError
-from landbench.hub.format import (
+from landbench.core.errors import DatasetNotFoundError, InvalidDataError
+from landbench.datasets.hub_errors import CardMismatchError
+from landbench.datasets.hub_format import (
     CARD_FILE,
     decode_row,
     hub_features,
     read_record,
     verify_checksums,
 )
-from landbench.hub.loading import load_split
+from landbench.datasets.hub_reader import load_split
+from landbench.datasets.registry import dataset_class
+from landbench.datasets.splits import SPLITS, SplitManifest
+from landbench.hub import cards
+from landbench.hub.build import SOURCE_FILE
 
 
 @dataclass

@@ -51,8 +51,8 @@ def _close(a: Any, b: Any) -> bool:
 
 def _figure_problems(name: str, result: Mapping[str, Any]) -> list[str]:
     """Problems of one dataset's stored figures against their recomputation."""
+    from landbench.core.errors import LandbenchError
     from landbench.evaluation import EvaluationResult
-    from landbench.exceptions import LandbenchError
 
     where = f"results.{name}"
     ev = result["evaluation"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from landbench.exceptions import LandbenchError
+from landbench.core.errors import LandbenchError
 
 MAX_LISTED_PROBLEMS = 50
 """At most this many problems are spelled out in a message; the rest are counted."""

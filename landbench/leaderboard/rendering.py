@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from landbench._io import atomic_write_text
+from landbench.core.io import atomic_write_text
 from landbench.leaderboard.entries import Entry, load_entries
 from landbench.leaderboard.errors import LeaderboardError
 from landbench.leaderboard.reference import ReportedRow, load_reported

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from landbench._io import atomic_write_json
 from landbench._version import __version__
+from landbench.core.io import atomic_write_json
 from landbench.leaderboard.errors import SubmissionError
 from landbench.leaderboard.schema import CURRENT_VERSION, schema_problems
 from landbench.leaderboard.submission import Submission, is_synthetic, validate_submission

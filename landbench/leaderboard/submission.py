@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from landbench._io import atomic_directory
 from landbench._version import __version__
-from landbench.exceptions import LandbenchError
+from landbench.core.errors import LandbenchError
+from landbench.core.io import atomic_directory
 from landbench.leaderboard.archive import (
     MAX_FILES,
     MAX_UNCOMPRESSED_BYTES,

@@ -33,7 +33,6 @@ _EXPORTS: dict[str, str] = {
     "WeightsEnum": "landbench.models.weights",
     "list_published_weights": "landbench.models.weights",
     "get_published_weights": "landbench.models.weights",
-    "Predictor": "landbench.models.inference",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 
 #: The stacked input every zoo model receives, in channel order.
 INPUT_BANDS: tuple[str, ...] = ("R", "G", "B", "DEM")

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from landbench.exceptions import ConfigError, InvalidDataError
+from landbench.core.errors import ConfigError, InvalidDataError
 from landbench.models.base import INPUT_BANDS, RGB_BANDS, ZooModel, check_input, crop_to
 from landbench.models.decoders import ResidualDecoder
 from landbench.models.encoders import ResUNetEncoder

@@ -16,7 +16,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from landbench.exceptions import ConfigError, InvalidDataError
+from landbench.core.errors import ConfigError, InvalidDataError
 from landbench.models.blocks import DoubleConv, ResidualBlock
 
 
@@ -173,7 +173,7 @@ class VGG16Encoder(nn.Module):
         Args:
             weights_path: the ``vgg16-397923af.pth`` file; defaults to :meth:`cache_file`.
         """
-        from landbench.exceptions import LandbenchError
+        from landbench.core.errors import LandbenchError
 
         path = Path(weights_path) if weights_path is not None else self.cache_file()
         if not path.is_file():

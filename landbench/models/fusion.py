@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 from landbench.models.base import INPUT_BANDS, ZooModel, crop_to
 from landbench.models.blocks import ResidualBlock
 from landbench.models.decoders import ResidualDecoder

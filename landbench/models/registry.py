@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 
 # Modules whose import registers the built-in models; imported on first use so that importing
 # the registry (e.g. for ``landbench --help``) stays cheap.

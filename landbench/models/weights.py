@@ -27,9 +27,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from landbench._io import atomic_write_bytes
 from landbench._version import __version__
-from landbench.exceptions import ConfigError, InvalidDataError, LandbenchError
+from landbench.core.errors import ConfigError, InvalidDataError, LandbenchError
+from landbench.core.io import atomic_write_bytes
 
 #: Key of the metadata entry listing which other entries are JSON-encoded.
 JSON_KEYS = "landbench_json_keys"

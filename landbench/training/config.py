@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import yaml
 
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 
 DATASETS_CREATING_ROOT: frozenset[str] = frozenset({"synth"})
 """Datasets whose ``root`` is a cache folder they create (no existence check)."""

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 
 
 def soft_dice_loss(

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 
 MIXUP_MODES: tuple[str, ...] = ("off", "uniform", "beta")
 """Valid values of ``mode``: no mixing, the paper's ``U[0, 1]`` draw, or ``Beta(alpha, alpha)``."""

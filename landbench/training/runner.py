@@ -41,9 +41,9 @@ from typing import Any
 
 import yaml
 
-from landbench._io import atomic_directory, atomic_write_json, atomic_write_text
 from landbench._version import __version__
-from landbench.exceptions import ConfigError, LandbenchError
+from landbench.core.errors import ConfigError, LandbenchError
+from landbench.core.io import atomic_directory, atomic_write_json, atomic_write_text
 from landbench.training.config import TrainConfig, check_resources, load_config
 
 logger = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ def _atomic_checkpoint_io() -> Any:
         def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options=None):
             import torch
 
-            from landbench._io import atomic_write_bytes
+            from landbench.core.io import atomic_write_bytes
 
             buffer = io.BytesIO()
             torch.save(checkpoint, buffer)

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import BinaryStatScores
 
-from landbench.exceptions import ConfigError
+from landbench.core.errors import ConfigError
 from landbench.training.losses import BCEDiceLoss
 from landbench.training.mixup import Mixup, mixup_batch
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from landbench.exceptions import ConfigError, LandbenchError
+from landbench.core.errors import ConfigError, LandbenchError
 from landbench.training.config import TrainConfig
 
 

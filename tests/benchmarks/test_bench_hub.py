@@ -16,8 +16,8 @@ from PIL import Image
 
 from landbench.datasets.base import DatasetCountWarning
 from landbench.datasets.bijie import Bijie
+from landbench.datasets.hub_reader import HubLandslideDataset
 from landbench.hub.build import build
-from landbench.hub.loading import HubLandslideDataset
 
 N_LANDSLIDE, N_NEGATIVE = 10, 20
 

@@ -3,7 +3,7 @@
 Each command group lives beside the code it drives and exposes ``register(subparsers)``; this
 module only assembles them, so a newcomer finds a command's code next to its library. Command
 modules import heavy libraries (torch, lightning) inside their handlers, keeping ``--help`` fast.
-Handlers return an exit code; a :class:`~landbench.exceptions.LandbenchError` is printed as one
+Handlers return an exit code; a :class:`~landbench.core.errors.LandbenchError` is printed as one
 clear line (no traceback) with exit code 2.
 """
 
@@ -15,50 +15,20 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from landbench._version import __version__
-from landbench.exceptions import ConfigError, LandbenchError
+from landbench.core.errors import LandbenchError
 
 # Modules that define command groups, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "landbench.datasets.commands",  # datasets list|info|verify|download|import|export, cite
-    "landbench.models.commands",  # models list|info
-    "landbench.training.commands",  # train
-    "landbench.evaluation.commands",  # evaluate, reproduce
-    "landbench.leaderboard.commands",  # leaderboard init|validate|submit|render
-    "landbench.hub.commands",  # hub build|validate|push
-    "landbench.demo",  # demo
+    "landbench.cli.datasets",  # datasets list|info|verify|download|import|export, cite
+    "landbench.cli.models",  # models list|info
+    "landbench.cli.train",  # train
+    "landbench.cli.evaluate",  # evaluate, reproduce
+    "landbench.cli.leaderboard",  # leaderboard init|validate|submit|render
+    "landbench.cli.hub",  # hub build|validate|push
+    "landbench.cli.demo",  # demo
 )
-
-
-def parse_set_options(items: Sequence[str] | None) -> dict[str, Any]:
-    """Parse repeated ``--set key=value`` dataset options shared by several commands.
-
-    Values are read as YAML scalars, so ``n=40`` is an int, ``preset=hokkaido`` a string and
-    ``size=[32,48]`` a list.
-
-    Raises:
-        ConfigError: on an item without ``=``, an empty key, a key given twice or an unreadable
-            value.
-    """
-    import yaml
-
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(
-                f"--set expects key=value (e.g. --set preset=hokkaido), got {item!r}."
-            )
-        if key in out:
-            raise ConfigError(f"--set {key} is given twice.")
-        try:
-            out[key] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError as err:
-            raise ConfigError(f"--set {item!r}: cannot read the value ({err}).") from None
-    return out
 
 
 def build_parser() -> argparse.ArgumentParser:

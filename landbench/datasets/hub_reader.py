@@ -22,17 +22,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from landbench.core.errors import ConfigError, DatasetNotFoundError, InvalidDataError
 from landbench.datasets.base import ALL_BANDS, LandslideDataset
-from landbench.datasets.splits import SplitManifest
-from landbench.exceptions import ConfigError, DatasetNotFoundError, InvalidDataError
-from landbench.hub.errors import HubConnectionError, RevisionNotFoundError, is_connection_error
-from landbench.hub.format import (
+from landbench.datasets.hub_errors import (
+    HubConnectionError,
+    RevisionNotFoundError,
+    is_connection_error,
+)
+from landbench.datasets.hub_format import (
     CARD_FILE,
     decode_row,
     read_pushes,
     read_record,
     verify_checksums,
 )
+from landbench.datasets.splits import SplitManifest
 
 
 def local_revisions(folder: Path) -> dict[str, str]:

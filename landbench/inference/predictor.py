@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from landbench.exceptions import ConfigError, InvalidDataError
+from landbench.core.errors import ConfigError, InvalidDataError
+from landbench.core.normalization import normalize
 from landbench.models.base import INPUT_BANDS
-from landbench.normalization import normalize
 
 
 class Predictor:

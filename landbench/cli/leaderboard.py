@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from landbench.cli import parse_set_options
+from landbench.cli.options import parse_set_options
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from landbench._io import atomic_write_text
+from landbench.core.errors import ConfigError
+from landbench.core.io import atomic_write_text
 from landbench.evaluation.metrics import ALL_METRICS, mean_std
 from landbench.evaluation.reported import (
     HOKKAIDO_SPLIT_NOTE,
@@ -47,7 +48,6 @@ from landbench.evaluation.reported import (
     TITLES,
     ReportedCell,
 )
-from landbench.exceptions import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ def run_or_reuse(
 
 def _check_loadable(weights: Path) -> None:
     """Refuse to reuse weights that the installed model code no longer loads."""
-    from landbench.exceptions import LandbenchError
+    from landbench.core.errors import LandbenchError
     from landbench.models import load_weights
 
     try:

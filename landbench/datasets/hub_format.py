@@ -24,7 +24,7 @@ transform      list of 6 float64          affine ``(a, b, c, d, e, f)``, georefe
 ============== ========================== ====================================================
 
 ``datasets.load_dataset`` decodes the three images to PIL images (``np.asarray`` gives the
-arrays above); :mod:`landbench.hub.loading` turns a row back into the landbench sample dict,
+arrays above); :mod:`landbench.datasets.hub_reader` turns a row back into the landbench sample dict,
 bit-identical to what the raw loader returns.
 """
 
@@ -42,8 +42,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from landbench.exceptions import DatasetNotFoundError, InvalidDataError
-from landbench.hub.errors import ShardChecksumError
+from landbench.core.errors import DatasetNotFoundError, InvalidDataError
+from landbench.datasets.hub_errors import ShardChecksumError
 
 CARD_FILE = "README.md"
 RECORD_FILE = "landbench_build.json"

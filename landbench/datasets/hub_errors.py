@@ -1,8 +1,8 @@
-"""Errors of the Hub packaging: every one is a :class:`~landbench.exceptions.LandbenchError`."""
+"""Errors of the Hub packaging: every one is a :class:`~landbench.core.errors.LandbenchError`."""
 
 from __future__ import annotations
 
-from landbench.exceptions import IntegrityError, InvalidDataError, LandbenchError
+from landbench.core.errors import IntegrityError, InvalidDataError, LandbenchError
 
 
 class IncompleteDataError(InvalidDataError):

@@ -8,8 +8,8 @@ import inspect
 
 def _real_dataset(name: str, action: str) -> type:
     """The dataset class of ``name``, refusing datasets without files (``synth``)."""
+    from landbench.core.errors import ConfigError
     from landbench.datasets.registry import dataset_class
-    from landbench.exceptions import ConfigError
 
     cls = dataset_class(name)
     if not hasattr(cls, "verify") or not hasattr(cls, "how_to_get"):

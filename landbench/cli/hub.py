@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from landbench.cli import parse_set_options
+from landbench.cli.options import parse_set_options
 
 
 def _build(args: argparse.Namespace) -> int:

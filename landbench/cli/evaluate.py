@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from landbench.cli import parse_set_options
-from landbench.exceptions import ConfigError
+from landbench.cli.options import parse_set_options
+from landbench.core.errors import ConfigError
 
 
 def _check_out(path: Path, overwrite: bool) -> None:
@@ -59,7 +59,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from landbench.evaluation.reproduce import reproduce_table
+    from landbench.experiments.reproduce import reproduce_table
 
     frame = reproduce_table(
         args.table,

@@ -3,7 +3,7 @@
 The demo is a thin driver over the public code paths a researcher uses on the real data; it adds
 no shortcut of its own:
 
-1. Table 1 analogue (:func:`landbench.evaluation.reproduce_table`): the fusion network with its
+1. Table 1 analogue (:func:`landbench.experiments.reproduce.reproduce_table`): the fusion network with its
    three RGB backbones, with and without Mixup, trained from the ``synth-bijie-*`` recipes in
    ``baselines/configs/``, selected on validation, scored on test.
 2. The zoo's baselines (RGB-only and early-fusion U-Nets, residual U-Net, DeepLabV3+, and the two
@@ -27,7 +27,6 @@ Re-running with the same folder reuses completed runs (and resumes interrupted o
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import shutil
@@ -91,7 +90,7 @@ class DemoResult:
     seconds: float = 0.0
 
 
-def _section(title: str) -> None:
+def print_section(title: str) -> None:
     print(f"\n== {title} ==", flush=True)
 
 
@@ -129,9 +128,9 @@ def _baseline_rows(
     out: Path, overrides: Sequence[str], progress: bool, config_dir: Path
 ) -> list[dict[str, Any]]:
     """Train (or reuse) and score every baseline recipe on the ``bijie`` preset."""
+    from landbench.core.errors import ConfigError
     from landbench.evaluation import evaluate_model
-    from landbench.evaluation.reproduce import run_or_reuse, run_test_split
-    from landbench.exceptions import ConfigError
+    from landbench.experiments.reproduce import run_or_reuse, run_test_split
 
     rows = []
     for name in BASELINES:
@@ -162,7 +161,7 @@ def _table_rows(out: Path, table: str) -> list[dict[str, Any]]:
 def _write_results(out: Path, rows: list[dict[str, Any]]) -> Path:
     import pandas as pd
 
-    from landbench._io import atomic_write_text
+    from landbench.core.io import atomic_write_text
 
     frame = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     text = frame.to_csv(index=False, float_format="%.6f", lineterminator="\n")
@@ -219,9 +218,9 @@ def _leaderboard(out: Path, rows: list[dict[str, Any]], progress: bool) -> Path:
     """Submit every model's test predictions through the leaderboard and render it."""
     from landbench import __version__
     from landbench.evaluation import predict_masks
-    from landbench.evaluation.reproduce import run_test_split
+    from landbench.experiments.reproduce import run_test_split
+    from landbench.inference.predictor import Predictor
     from landbench.leaderboard import init_submission, render, submit, write_prediction_folder
-    from landbench.models.inference import Predictor
     from landbench.training.config import load_config
 
     board = out / "leaderboard"
@@ -303,8 +302,8 @@ def run_demo(
     Returns:
         The :class:`DemoResult`.
     """
-    from landbench._io import atomic_write_text
-    from landbench.evaluation.reproduce import (
+    from landbench.core.io import atomic_write_text
+    from landbench.experiments.reproduce import (
         QUICK_OVERRIDES,
         QUICK_SYNTH_OVERRIDES,
         default_config_dir,
@@ -323,12 +322,14 @@ def run_demo(
     result = DemoResult(out=out)
 
     common = dict(dataset="synth", seeds=1, out_dir=out, progress=progress, config_dir=config_dir)
-    _section("Table 1 analogue: fusion network x RGB backbone x Mixup (synthetic Bijie preset)")
+    print_section(
+        "Table 1 analogue: fusion network x RGB backbone x Mixup (synthetic Bijie preset)"
+    )
     reproduce_table("table1", overrides=overrides, **common)
-    _section("Baselines (synthetic Bijie preset)")
+    print_section("Baselines (synthetic Bijie preset)")
     rows = _table_rows(out, "table1")
     rows += _baseline_rows(out, overrides, progress, config_dir)
-    _section("Table 2 analogue: transfer to the synthetic Hokkaido preset")
+    print_section("Table 2 analogue: transfer to the synthetic Hokkaido preset")
     reproduce_table("table2", overrides=overrides, **common)
     rows += _table_rows(out, "table2")
     result.results = rows
@@ -339,39 +340,9 @@ def run_demo(
     result.tables["models"] = _models_table(rows)
     result.files["models"] = atomic_write_text(out / "models.md", result.tables["models"])
 
-    _section("Figures")
+    print_section("Figures")
     result.files.update(_figures(out, rows))
-    _section("Leaderboard (every model submitted as predictions, scores recomputed)")
+    print_section("Leaderboard (every model submitted as predictions, scores recomputed)")
     result.files["leaderboard"] = _leaderboard(out, rows, progress)
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _print_summary(result: DemoResult) -> None:
-    _section(f"Done in {result.seconds / 60:.1f} min")
-    for name, path in result.files.items():
-        print(f"  {name:<18} {path}")
-    for table in ("models", "table1", "table2"):
-        print()
-        print(result.tables[table])
-
-
-def _demo(args: argparse.Namespace) -> int:
-    result = run_demo(args.out, quick=args.quick, progress=not args.no_progress)
-    _print_summary(result)
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``demo`` command."""
-    p = subparsers.add_parser(
-        "demo",
-        help="run the whole benchmark end to end on the synthetic data (minutes, CPU, offline)",
-        description=__doc__.split("\n\n")[0],
-    )
-    p.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder")
-    p.add_argument(
-        "--quick", action="store_true", help="smoke run: tiny tiles, one short epoch per model"
-    )
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    p.set_defaults(func=_demo)

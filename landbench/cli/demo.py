@@ -1,0 +1,44 @@
+"""``landbench demo``: the whole benchmark, end to end, on the embedded synthetic data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from landbench.experiments.demo import DemoResult
+
+
+def _print_summary(result: DemoResult) -> None:
+    from landbench.experiments.demo import print_section
+
+    print_section(f"Done in {result.seconds / 60:.1f} min")
+    for name, path in result.files.items():
+        print(f"  {name:<18} {path}")
+    for table in ("models", "table1", "table2"):
+        print()
+        print(result.tables[table])
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from landbench.experiments.demo import run_demo
+
+    result = run_demo(args.out, quick=args.quick, progress=not args.no_progress)
+    _print_summary(result)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``demo`` command."""
+    p = subparsers.add_parser(
+        "demo",
+        help="run the whole benchmark end to end on the synthetic data (minutes, CPU, offline)",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder")
+    p.add_argument(
+        "--quick", action="store_true", help="smoke run: tiny tiles, one short epoch per model"
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=_demo)

@@ -1,0 +1,1 @@
+"""Experiments: recipes (package data), the paper's tables (reproduce), and the demo."""
