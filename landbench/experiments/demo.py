@@ -3,8 +3,8 @@
 The demo is a thin driver over the public code paths a researcher uses on the real data; it adds
 no shortcut of its own:
 
-1. Table 1 analogue (:func:`landbench.experiments.reproduce.reproduce_table`): the fusion network with its
-   three RGB backbones, with and without Mixup, trained from the ``synth-bijie-*`` recipes in
+1. Table 1 analogue (:func:`landbench.experiments.reproduce.reproduce_table`): the fusion
+   network with its three RGB backbones, with and without Mixup, trained from the ``synth-bijie-*`` recipes in
    ``baselines/configs/``, selected on validation, scored on test.
 2. The zoo's baselines (RGB-only and early-fusion U-Nets, residual U-Net, DeepLabV3+, and the two
    no-skill references), trained from their recipes and scored by the same evaluator.
@@ -91,6 +91,7 @@ class DemoResult:
 
 
 def print_section(title: str) -> None:
+    """Print a stage heading of the demo."""
     print(f"\n== {title} ==", flush=True)
 
 
