@@ -4,8 +4,8 @@ The demo is a thin driver over the public code paths a researcher uses on the re
 no shortcut of its own:
 
 1. Table 1 analogue (:func:`landbench.experiments.reproduce.reproduce_table`): the fusion
-   network with its three RGB backbones, with and without Mixup, trained from the ``synth-bijie-*`` recipes in
-   ``baselines/configs/``, selected on validation, scored on test.
+   network with its three RGB backbones, with and without Mixup, trained from the
+   ``synth-bijie-*`` recipes in ``baselines/configs/``, selected on validation, scored on test.
 2. The zoo's baselines (RGB-only and early-fusion U-Nets, residual U-Net, DeepLabV3+, and the two
    no-skill references), trained from their recipes and scored by the same evaluator.
 3. Table 2 analogue: the Bijie-preset fusion network applied to the ``hokkaido`` preset without

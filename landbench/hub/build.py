@@ -2,8 +2,8 @@
 
 ``landbench hub build --dataset bijie --root data/bijie --out build/bijie`` reads every split
 through the raw loader, encodes each sample as one Parquet row (see
-:mod:`landbench.datasets.hub_format`), writes small row groups into shards of at most ``max_shard_bytes``, and adds the build record,
-``SHA256SUMS`` and the rendered dataset card. The folder is assembled in a temporary sibling and
+:mod:`landbench.datasets.hub_format`), writes small row groups into shards of at most
+``max_shard_bytes``, and adds the build record, ``SHA256SUMS`` and the rendered dataset card. The folder is assembled in a temporary sibling and
 renamed into place only when complete, so a failed build leaves nothing behind. Building twice
 from the same files gives byte-identical shards.
 """
