@@ -1,10 +1,14 @@
 """Lightning data modules for every landbench dataset (TorchGeo ``NonGeoDataModule``).
 
 Training draws fixed-size patches from the variable-size tiles (padding tiles that are smaller
-than a patch); validation and test run at each tile's native size, padded only up to a multiple
-of ``pad_multiple`` so that encoders with a fixed stride accept them (the padding is recorded in
-the batch as ``valid`` so it can be cropped away). Band statistics for normalisation are computed
-on the train split only and applied on the device, after transfer, as TorchGeo does.
+than a patch); validation and test run at each tile's native size, padded up to the batch's
+largest size rounded to a multiple of ``pad_multiple`` so that encoders with a fixed stride accept
+them. Every tile is padded alone by the one rule of :mod:`landbench.core.padding` (edge
+replication, bottom and right) and the padding is recorded in the batch as ``valid`` so losses,
+metrics and the :class:`~landbench.inference.Predictor` leave it out. Band statistics for
+normalisation are computed on the train split only, over real pixels, and applied on the device
+after transfer, as TorchGeo does; a tile's own statistics (the relative-DEM mean) use its real
+pixels only.
 
 Batches are what TorchGeo's own trainers consume: ``image`` float32 ``[N, C, H, W]``,
 ``mask`` int64 ``[N, H, W]``, plus ``id`` (list of str) and ``valid`` (bool ``[N, H, W]``).
@@ -23,9 +27,11 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torchgeo.datamodules import NonGeoDataModule
 
+from landbench.core.bands import dem_index
 from landbench.core.errors import ConfigError
 from landbench.core.normalization import dem_valid, normalize, relative_dem
-from landbench.datasets.base import ALL_BANDS, LandslideDataset
+from landbench.core.padding import pad_to_size, padded_length
+from landbench.datasets.base import LandslideDataset
 from landbench.datasets.registry import dataset_class
 
 
@@ -45,7 +51,7 @@ def band_statistics(
     Returns:
         ``(mean, std)``, each float32 ``[C]``; a constant band gets std 1.
     """
-    dem = dataset.bands.index("DEM") if "DEM" in dataset.bands else None
+    dem = dem_index(dataset.bands)
     s1 = s2 = total = None
     for i in range(len(dataset)):
         image = dataset[i]["image"].double()
@@ -71,7 +77,11 @@ def band_statistics(
 
 
 class RandomPatches(Dataset[dict[str, Any]]):
-    """Draws one random ``patch_size`` crop of a tile per access (tiles smaller are zero-padded).
+    """Draws one random ``patch_size`` crop of a tile per access.
+
+    A tile smaller than a patch is padded by the core rule (:func:`landbench.core.padding.
+    pad_to_size`: edge replication, bottom and right; mask padding is background) and the
+    sample's ``valid`` mask is false on the padding, so the loss can leave it out.
 
     Args:
         dataset: the tiles.
@@ -92,14 +102,8 @@ class RandomPatches(Dataset[dict[str, Any]]):
         image, mask = sample["image"], sample["mask"]
         p = self.patch_size
         h, w = mask.shape
-        if h < p or w < p:
-            ph, pw = max(p - h, 0), max(p - w, 0)
-            image = F.pad(image, (0, pw, 0, ph))
-            mask = F.pad(mask, (0, pw, 0, ph))
-            valid = F.pad(torch.ones(h, w, dtype=torch.bool), (0, pw, 0, ph))
-            h, w = mask.shape
-        else:
-            valid = torch.ones(h, w, dtype=torch.bool)
+        image, mask, valid = _pad_sample(image, mask, (max(h, p), max(w, p)))
+        h, w = mask.shape
         # torch's RNG: Lightning seeds it per worker, so crops are reproducible under a seed.
         top = int(torch.randint(0, h - p + 1, ()))
         left = int(torch.randint(0, w - p + 1, ()))
@@ -112,25 +116,47 @@ class RandomPatches(Dataset[dict[str, Any]]):
         }
 
 
+def _pad_sample(
+    image: Tensor, mask: Tensor, size: tuple[int, int], valid: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Pad one sample to ``size``: image by the core rule, mask with background, and ``valid``.
+
+    Args:
+        image: raw ``[C, H, W]``.
+        mask: ``[H, W]``.
+        size: target ``(H', W')``.
+        valid: bool ``[H, W]`` of real pixels already known (e.g. from a padded patch).
+
+    Returns:
+        ``(image [C, H', W'], mask [H', W'], valid [H', W'])``.
+    """
+    image, new_valid = pad_to_size(image, size)
+    h, w = mask.shape
+    mask = F.pad(mask, (0, size[1] - w, 0, size[0] - h))
+    if valid is not None:
+        new_valid[:h, :w] &= valid
+    return image, mask, new_valid
+
+
 def pad_collate(samples: Sequence[dict[str, Any]], multiple: int = 32) -> dict[str, Any]:
     """Collate native-size tiles: pad each to the batch's largest size rounded up to ``multiple``.
 
-    Image padding is zero (raw units, before normalisation), mask padding is background, and
-    ``valid`` marks the real pixels so metrics and evaluators can ignore the padding.
+    Each tile is padded alone by the core rule (:mod:`landbench.core.padding`: edge replication
+    of its own raw pixels, bottom and right), mask padding is background, and ``valid`` marks the
+    real pixels so losses, metrics, statistics and the Predictor leave the padding out.
+
+    Returns:
+        ``{"image": float [N, C, H, W], "mask": int64 [N, H, W], "valid": bool [N, H, W],
+        "id": [str]}``.
     """
-    height = max(s["mask"].shape[0] for s in samples)
-    width = max(s["mask"].shape[1] for s in samples)
-    height, width = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+    height = padded_length(max(s["mask"].shape[0] for s in samples), multiple)
+    width = padded_length(max(s["mask"].shape[1] for s in samples), multiple)
     images, masks, valids = [], [], []
     for s in samples:
-        h, w = s["mask"].shape
-        pad = (0, width - w, 0, height - h)
-        valid = s.get("valid")
-        if valid is None:
-            valid = torch.ones(h, w, dtype=torch.bool)
-        images.append(F.pad(s["image"], pad))
-        masks.append(F.pad(s["mask"], pad))
-        valids.append(F.pad(valid, pad))
+        image, mask, valid = _pad_sample(s["image"], s["mask"], (height, width), s.get("valid"))
+        images.append(image)
+        masks.append(mask)
+        valids.append(valid)
     return {
         "image": torch.stack(images),
         "mask": torch.stack(masks),
@@ -144,7 +170,11 @@ def _train_collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 class _Normalize(torch.nn.Module):
-    """Normalises ``batch["image"]`` per band (DEM nodata to 0); other keys are untouched."""
+    """Normalises ``batch["image"]`` per band (DEM nodata to 0); other keys are untouched.
+
+    A tile's own statistics (the relative-DEM mean) leave out pixels the batch's ``valid``
+    marks as padding.
+    """
 
     def __init__(
         self,
@@ -170,6 +200,7 @@ class _Normalize(torch.nn.Module):
             self.dem_index,
             self.dem_nodata,
             self.dem_relative,
+            batch.get("valid"),
         )
         return batch
 
@@ -268,7 +299,9 @@ class LandslideDataModule(NonGeoDataModule):
         self.patches_per_tile = patches_per_tile
         self.augment = augment
         self.dem_relative = dem_relative
-        self.bands = tuple(kwargs.get("bands", ALL_BANDS))
+        self._bands: tuple[str, ...] | None = (
+            tuple(kwargs["bands"]) if kwargs.get("bands") is not None else None
+        )
         self.dem_nodata: float | None = getattr(self.dataset_class, "dem_nodata", None)
         """The dataset's DEM nodata value: excluded from statistics, normalised to 0."""
         if (mean is None) != (std is None):
@@ -278,6 +311,17 @@ class LandslideDataModule(NonGeoDataModule):
         self._given_stats = None if mean is None else (torch.tensor(mean), torch.tensor(std))
         self._stats: tuple[Tensor, Tensor] | None = None
         self.collate_fn = _train_collate
+
+    @property
+    def bands(self) -> tuple[str, ...]:
+        """Names of the input bands, in channel order: the ``bands`` option, else the dataset's.
+
+        A dataset's default band set may depend on its options (a synthetic preset shaped like
+        Landslide4Sense has 14 bands), so it is read from the train split itself.
+        """
+        if self._bands is None:
+            self._bands = tuple(self.dataset_class(split="train", **self.kwargs).bands)
+        return self._bands
 
     @property
     def stats(self) -> tuple[Tensor, Tensor]:
@@ -313,8 +357,7 @@ class LandslideDataModule(NonGeoDataModule):
         if stage == "predict":
             self.predict_dataset = make(split="test", **self.kwargs)
         mean, std = self.stats
-        dem_index = self.bands.index("DEM") if "DEM" in self.bands else None
-        normalize = _Normalize(mean, std, dem_index, self.dem_nodata, self.dem_relative)
+        normalize = _Normalize(mean, std, dem_index(self.bands), self.dem_nodata, self.dem_relative)
         self.aug = normalize
         if self.augment:
             self.train_aug = _Chain(normalize, _FlipRotate())
@@ -352,3 +395,17 @@ class SynthDataModule(LandslideDataModule):
     """:class:`LandslideDataModule` for :class:`landbench.datasets.LandslideSynth`."""
 
     dataset_name = "synth"
+
+
+class Landslide4SenseDataModule(LandslideDataModule):
+    """:class:`LandslideDataModule` for :class:`landbench.datasets.Landslide4Sense`.
+
+    Patches are 128 x 128, so a training patch is a whole patch; all 14 bands are used unless
+    ``bands=`` selects some (e.g. ``("R", "G", "B", "DEM")`` to meet Bijie and Hokkaido).
+    """
+
+    dataset_name = "landslide4sense"
+
+    def __init__(self, patch_size: int = 128, **kwargs: Any) -> None:
+        kwargs.setdefault("bands", dataset_class(self.dataset_name).all_bands)
+        super().__init__(patch_size=patch_size, **kwargs)

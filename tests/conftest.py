@@ -31,3 +31,18 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         raise RuntimeError(f"A test tried to reach the network ({address!r}).")
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def torchgeo_segmentation_task() -> type:
+    """TorchGeo's segmentation task class in the API of the installed version.
+
+    torchgeo 0.10 (Python 3.12+) has ``torchgeo.tasks.SemanticSegmentation`` and deprecates
+    ``torchgeo.trainers.SemanticSegmentationTask``, the only name torchgeo 0.8 has; both take the
+    same arguments.
+    """
+    try:
+        from torchgeo.tasks import SemanticSegmentation
+    except ImportError:  # torchgeo < 0.10
+        from torchgeo.trainers import SemanticSegmentationTask as SemanticSegmentation
+    return SemanticSegmentation

@@ -24,7 +24,7 @@ from landbench.datasets import download as dl
 from landbench.datasets.base import DatasetCountWarning
 from landbench.datasets.bijie import read_polygon
 from landbench.datasets.io import SizeMismatchWarning
-from landbench.datasets.splits import assign_splits, split_counts
+from landbench.datasets.splits import assign_by_hash, split_counts
 
 DATA = Path(__file__).parent / "data" / "bijie"
 ARCHIVE = DATA / "Bijie-landslide-dataset.zip"
@@ -45,22 +45,66 @@ def landslide_dir(root: Path) -> Path:
     return root / Bijie.directory / "landslide"
 
 
-def test_splits_are_stratified_70_10_20() -> None:
-    sets = {s: set(Bijie(DATA, split=s).ids) for s in ("train", "val", "test")}
-    assert sum(map(len, sets.values())) == 17
-    assert not (sets["train"] & sets["val"] or sets["train"] & sets["test"])
-    for ids, n in ((set(LANDSLIDE), 7), (set().union(*sets.values()) - set(LANDSLIDE), 10)):
-        got = {s: len(sets[s] & ids) for s in sets}
+# Split v2 of the fake fixture, pinned: a change to the rule or the hash fails here.
+V2_SPLITS = {
+    "train": ["ddfgf10157", "df003", "dnypl05001", "fyb00345", "hz001", "hz007", "hzx00012",
+              "qxg004", "zdf001"],
+    "val": ["fyb00213", "jsx10077", "ny012", "qxd00101"],
+    "test": ["dzjwv05231", "js075", "nyq03350", "wnz20456"],
+}  # fmt: skip
+V2_SHA256 = "8b94d6244fe3fe3b0d853961d17549827093eb4fff4799ca434a9b03c5cf0432"
+V1_SPLITS = {
+    "train": ["ddfgf10157", "df003", "dnypl05001", "dzjwv05231", "fyb00345", "hzx00012", "js075",
+              "ny012", "nyq03350", "qxd00101", "qxg004", "zdf001"],
+    "val": ["hz007", "jsx10077"],
+    "test": ["fyb00213", "hz001", "wnz20456"],
+}  # fmt: skip
+V1_SHA256 = "ebcddd929334efc1de502cdc83734fc06b1774507f99a85d2412bd0513089104"
+
+
+def test_split_v2_is_pinned() -> None:
+    for split, ids in V2_SPLITS.items():
+        assert list(Bijie(DATA, split=split).ids) == ids
+    manifest = Bijie(DATA).manifest
+    assert manifest.version == "v2" and manifest.sha256 == V2_SHA256
+
+
+def test_split_v1_is_still_loadable_and_pinned() -> None:
+    manifest = Bijie(DATA, split_version="v1").manifest
+    assert {s: list(v) for s, v in manifest.splits.items()} == V1_SPLITS
+    assert manifest.version == "v1" and manifest.sha256 == V1_SHA256
+    # v1 cuts exact per-class counts.
+    for ids, n in ((set(LANDSLIDE), 7), (set().union(*V1_SPLITS.values()) - set(LANDSLIDE), 10)):
+        got = {s: len(set(V1_SPLITS[s]) & ids) for s in V1_SPLITS}
         assert got == split_counts(n, Bijie.fractions)
-    assert (len(sets["train"]), len(sets["val"]), len(sets["test"])) == (12, 2, 3)
+    with pytest.raises(ConfigError, match="split_version 'v9'"):
+        Bijie(DATA, split_version="v9")
+
+
+@pytest.mark.parametrize("gone", ["hz007", "fyb00213", "js075"])
+def test_removing_a_sample_moves_no_other(root: Path, gone: str) -> None:
+    # The reason for v2: under v1 removing one file can move others across a split boundary.
+    for folder in (root / Bijie.directory).glob("*/*"):
+        for path in folder.glob(f"{gone}.*"):
+            path.unlink()
+    manifest = Bijie(root).manifest
+    expected = {s: [i for i in ids if i != gone] for s, ids in V2_SPLITS.items()}
+    assert {s: list(v) for s, v in manifest.splits.items()} == expected
+
+
+def test_v1_moved_samples_when_one_was_removed(root: Path) -> None:
+    for path in (root / Bijie.directory / "landslide").glob("*/hz007.*"):
+        path.unlink()
+    after = Bijie(root, split_version="v1").manifest.splits
+    moved = [i for s, ids in V1_SPLITS.items() for i in ids if i != "hz007" and i not in after[s]]
+    assert moved  # the flaw v2 fixes
 
 
 def test_manifest_is_the_pure_function_of_ids() -> None:
     ds = Bijie(DATA, split="val")
     by_class = {"landslide": LANDSLIDE, "non-landslide": sorted(set(ds.files) - set(LANDSLIDE))}
-    expected = assign_splits("bijie", "v1", by_class, Bijie.fractions)
+    expected = assign_by_hash("bijie", "v2", by_class, Bijie.fractions)
     assert {s: list(v) for s, v in ds.manifest.splits.items()} == expected
-    assert len(ds.manifest.sha256) == 64
     assert ds.ids == tuple(expected["val"])
 
 
@@ -113,7 +157,7 @@ def test_band_selection_and_transforms() -> None:
 
 def test_load_one_line() -> None:
     ds = landbench.load("bijie", split="test", root=str(DATA))
-    assert isinstance(ds, Bijie) and len(ds) == 3
+    assert isinstance(ds, Bijie) and len(ds) == 4
 
 
 @pytest.mark.parametrize(
@@ -166,7 +210,8 @@ def test_count_warning_once(root: Path) -> None:
         Bijie(root, split="test")
     msgs = [str(w.message) for w in caught if issubclass(w.category, DatasetCountWarning)]
     assert len(msgs) == 1
-    assert "7 landslide and 10 non-landslide" in msgs[0] and "770 and 2003" in msgs[0]
+    assert "has 7 landslide, 10 non-landslide samples" in msgs[0]
+    assert "official release has 770 landslide, 2003 non-landslide" in msgs[0]
 
 
 def test_verify_fake_reports_counts_and_dem() -> None:
@@ -308,7 +353,7 @@ def test_download_without_url_says_where_to_get_it(tmp_path: Path) -> None:
 def test_archive_in_root_is_extracted(tmp_path: Path) -> None:
     shutil.copyfile(ARCHIVE, tmp_path / Bijie.filename)
     ds = Bijie(tmp_path, split="test")
-    assert len(ds) == 3 and ds.manifest.sha256 == Bijie(DATA).manifest.sha256
+    assert len(ds) == 4 and ds.manifest.sha256 == V2_SHA256
     assert (tmp_path / Bijie.filename).is_file()  # the user's archive is kept
     assert sorted(p.name for p in tmp_path.iterdir()) == [Bijie.directory, Bijie.filename]
 
@@ -322,7 +367,7 @@ def test_checksum_mismatch_keeps_user_file(tmp_path: Path, monkeypatch: pytest.M
     assert archive.read_bytes() == ARCHIVE.read_bytes()
     assert not (tmp_path / Bijie.directory).exists()
     monkeypatch.setattr(Bijie, "md5", ARCHIVE_MD5)
-    assert len(Bijie(tmp_path, checksum=True)) == 12
+    assert len(Bijie(tmp_path, checksum=True)) == len(V2_SPLITS["train"])
 
 
 def test_corrupt_archive(tmp_path: Path) -> None:
@@ -346,7 +391,7 @@ def test_download_verify_extract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(Bijie, "md5", ARCHIVE_MD5)
     monkeypatch.setattr(dl, "transfer", fake_transfer(calls))
     ds = Bijie(tmp_path / "data", split="val", download=True, checksum=True)
-    assert calls == ["https://example.org/bijie.zip"] and len(ds) == 2
+    assert calls == ["https://example.org/bijie.zip"] and len(ds) == len(V2_SPLITS["val"])
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
         Bijie.directory,
         Bijie.filename,

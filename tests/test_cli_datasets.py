@@ -27,8 +27,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_list(capsys: pytest.CaptureFixture[str]) -> None:
+    from landbench.datasets import DATASETS
+
     code, out, _ = run(capsys, "datasets", "list")
-    assert code == 0 and out.split() == ["bijie", "hokkaido", "synth"]
+    assert code == 0 and out.split() == sorted(DATASETS)
+    assert {"bijie", "hokkaido", "synth"} <= set(out.split())
 
 
 def test_list_as_a_subprocess() -> None:
@@ -41,9 +44,9 @@ def test_list_as_a_subprocess() -> None:
 @pytest.mark.parametrize(
     ("name", "needles"),
     [
-        ("bijie", ["landslide 770, non-landslide 2003", "70/10/20", "gpcv.whu.edu.cn"]),
+        ("bijie", ["landslide 770, non-landslide 2003", "per-id hash", "70/10/20", "gpcv.whu"]),
         ("hokkaido", ["train 39, val 14, test 15", "authors' partition", "import hokkaido"]),
-        ("synth", ["synth:", "split version: v1"]),
+        ("synth", ["synth:", "split version: v2", "bands: R, G, B, DEM"]),
     ],
 )
 def test_info(capsys: pytest.CaptureFixture[str], name: str, needles: list[str]) -> None:
@@ -54,8 +57,8 @@ def test_info(capsys: pytest.CaptureFixture[str], name: str, needles: list[str])
 
 
 def test_unknown_dataset(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "datasets", "info", "landslide4sense")
-    assert code == 2 and "Unknown dataset 'landslide4sense'" in err and "bijie" in err
+    code, _, err = run(capsys, "datasets", "info", "alps")
+    assert code == 2 and "Unknown dataset 'alps'" in err and "bijie" in err
 
 
 def test_verify_fake_bijie_fails_with_counts(capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,7 +85,7 @@ def test_verify_hokkaido_and_missing_root(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     code, out, _ = run(capsys, "datasets", "verify", "hokkaido", "--root", str(HOKKAIDO))
-    assert code == 1 and "train: 3 snippets, the authors' partition has 39" in out
+    assert code == 1 and "train: 3 snippets, 36 fewer than the official 39" in out
     code, _, err = run(capsys, "datasets", "verify", "hokkaido", "--root", str(tmp_path))
     assert code == 2 and f"{tmp_path / 'Hokkaido'} does not exist" in err
     code, _, err = run(capsys, "datasets", "verify", "synth", "--root", str(tmp_path))
@@ -128,6 +131,22 @@ def test_import_hokkaido(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     assert not (tmp_path / "out" / "Hokkaido").exists()
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["datasets", "import", "bijie", "--from", "x", "--root", "y"], "bijie needs no import"),
+        (["datasets", "import", "synth", "--from", "x", "--root", "y"], "generated in memory"),
+        (["datasets", "export", "bijie", "--to", "x"], "read from files"),
+        (["datasets", "verify", "synth", "--root", "x"], "no files to verify"),
+    ],
+)
+def test_actions_a_dataset_does_not_have(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
 def test_export_synth_then_load_as_bijie(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -154,7 +173,7 @@ def test_cite(capsys: pytest.CaptureFixture[str]) -> None:
     assert "@article{ji2020bijie" in out and "10.1007/s10346-020-01353-2" in out
     assert "@software{landbench" in out
     sha = Bijie(BIJIE).manifest.sha256
-    assert f"% landbench split: bijie v1, manifest sha256 {sha} (train 12, val 2, test 3)" in out
+    assert f"% landbench split: bijie v2, manifest sha256 {sha} (train 9, val 4, test 4)" in out
     code, out, _ = run(capsys, "cite", "hokkaido", "--root", str(HOKKAIDO))
     assert "@inproceedings{lissak2024hokkaido" in out and "10641385" in out
     assert Hokkaido(HOKKAIDO).manifest.sha256 in out

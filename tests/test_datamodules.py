@@ -82,14 +82,15 @@ def test_bad_options(kwargs: dict, match: str) -> None:
         BijieDataModule(root=BIJIE, **kwargs)
 
 
-def test_torchgeo_trainer_trains_on_bijie_batches(tmp_path: Path) -> None:
+def test_torchgeo_trainer_trains_on_bijie_batches(
+    tmp_path: Path, torchgeo_segmentation_task: type
+) -> None:
     """DESIGN contract: TorchGeo's own segmentation task consumes the batches unchanged."""
     import lightning
-    from torchgeo.trainers import SemanticSegmentationTask
 
     lightning.seed_everything(0, verbose=False)
     dm = BijieDataModule(root=BIJIE, batch_size=2, patch_size=32)
-    task = SemanticSegmentationTask(
+    task = torchgeo_segmentation_task(
         model="unet",
         backbone="resnet18",
         weights=None,
@@ -165,3 +166,67 @@ def test_relative_dem_sees_relief_only() -> None:
     assert torch.allclose(a, b, atol=1e-4)
     dem = torch.tensor([[[1.0, 3.0], [-9999.0, 5.0]]])
     assert relative_dem(dem, -9999.0).tolist() == [[[-2.0, 0.0], [0.0, 2.0]]]
+
+
+# -- the one padding rule in collation, patches and normalisation (issue 14, item 1) -----------
+
+
+def _sample(h: int, w: int, seed: int) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    image = torch.cat([torch.rand(3, h, w, generator=g) * 255, 900 + torch.rand(1, h, w) * 50])
+    mask = (torch.rand(h, w, generator=g) > 0.7).long()
+    return {"image": image, "mask": mask, "id": f"s{seed}"}
+
+
+def test_pad_collate_pads_each_tile_by_the_core_rule() -> None:
+    from landbench.core.padding import pad_to_size
+    from landbench.datamodules import pad_collate
+
+    samples = [_sample(20, 37, 0), _sample(33, 10, 1)]
+    batch = pad_collate(samples, multiple=16)
+    assert batch["image"].shape == (2, 4, 48, 48) and batch["image"].dtype == torch.float32
+    assert batch["mask"].shape == (2, 48, 48) and batch["mask"].dtype == torch.int64
+    assert batch["valid"].shape == (2, 48, 48) and batch["valid"].dtype == torch.bool
+    for i, s in enumerate(samples):
+        h, w = s["mask"].shape
+        padded, valid = pad_to_size(s["image"], (48, 48))
+        assert torch.equal(batch["image"][i], padded)  # edge replication, not raw zeros
+        assert torch.equal(batch["valid"][i], valid) and int(valid.sum()) == h * w
+        assert torch.equal(batch["mask"][i, :h, :w], s["mask"])
+        assert int(batch["mask"][i][~valid].sum()) == 0  # padding is background
+    # The DEM padding repeats the tile's edge: no cliff at the border.
+    assert batch["image"][0, 3, 30, 0] == samples[0]["image"][3, 19, 0]
+
+
+def test_small_training_tiles_are_padded_by_the_core_rule() -> None:
+    from landbench.datamodules import RandomPatches
+
+    class One:
+        def __len__(self) -> int:
+            return 1
+
+        def __getitem__(self, i: int) -> dict:
+            return _sample(10, 24, 3)
+
+    patch = RandomPatches(One(), patch_size=16)[0]
+    assert patch["image"].shape == (4, 16, 16) and patch["valid"].shape == (16, 16)
+    rows = patch["valid"].any(1)
+    assert int(rows.sum()) == 10 and not bool(patch["valid"][10:].any())
+    # The padded rows repeat the tile's last row (raw values), the mask there is background.
+    assert torch.equal(patch["image"][:, 10], patch["image"][:, 9])
+    assert int(patch["mask"][10:].sum()) == 0
+
+
+def test_normalisation_uses_real_pixels_only() -> None:
+    """A padded, normalised validation tile equals the tile normalised alone, then padded."""
+    from landbench.core.padding import pad_to_size
+    from landbench.datamodules import _Normalize, pad_collate
+
+    samples = [_sample(20, 37, 0), _sample(33, 10, 1)]
+    norm = _Normalize(torch.tensor([120.0, 120, 120, 920]), torch.tensor([60.0, 60, 60, 15]),
+                      3, None, True)  # fmt: skip
+    batch = norm(pad_collate(samples, multiple=16))
+    for i, s in enumerate(samples):
+        alone = norm({"image": s["image"][None]})["image"][0]
+        expected, _ = pad_to_size(alone, (48, 48))
+        assert torch.allclose(batch["image"][i], expected, atol=1e-5)

@@ -47,17 +47,30 @@ def test_results_cover_both_tables_and_every_baseline(demo) -> None:
 
 
 def test_leaderboard_scores_equal_the_evaluator(demo) -> None:
-    """Every model went through the leaderboard; its recomputed F1 equals the evaluator's."""
+    """Every recipe went through the leaderboard with all its seeds; the leaderboard's F1 of
+    each seed, and their mean, equal the evaluator's."""
     with open(demo.out / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     entries = sorted((demo.out / "leaderboard" / "results").glob("*.json"))
-    assert len(entries) == len(rows)
-    by_config = {r["config"]: float(r["f1"]) for r in rows}
+    configs = {r["config"] for r in rows}
+    assert {p.stem for p in entries} == configs  # one entry per recipe, named synth-...
+    assert all(p.stem.startswith("synth-") for p in entries)
     for path in entries:
         entry = json.loads(path.read_text())
-        config = "synth-" + path.stem.removeprefix("demo-").rsplit("-s", 1)[0]
-        f1 = entry["results"]["synth"]["evaluation"]["metrics"]["f1"]
-        assert f1 == pytest.approx(by_config[config], abs=1e-6), path.name
+        mine = {int(r["seed"]): float(r["f1"]) for r in rows if r["config"] == path.stem}
+        summary = entry["results"]["synth"]["summary"]  # result schema 2: over seeds
+        assert summary["n_seeds"] == len(mine)
+        assert summary["f1_per_seed"] == pytest.approx(
+            [mine[s] for s in sorted(mine)], abs=1e-6
+        ), path.name
+        assert summary["f1_mean"] == pytest.approx(sum(mine.values()) / len(mine), abs=1e-6)
+        reference = entry["submission"]["reference"]
+        assert reference["recipe"] == path.stem
+
+
+def test_models_table_shows_seeds_and_synthetic_name(demo) -> None:
+    assert "LandslideSynth" in demo.tables["models"]
+    assert "mean ± std" in demo.tables["models"] and "F1 per seed" in demo.tables["models"]
 
 
 def test_rerun_reuses_everything(demo, capsys) -> None:

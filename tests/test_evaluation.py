@@ -25,8 +25,8 @@ from landbench.evaluation import (
     evaluate_predictions,
     mean_std,
 )
-from landbench.evaluation.evaluate import native_size
 from landbench.evaluation.metrics import aggregate_seeds
+from landbench.inference.predictor import native_size
 
 SYNTH = {"size": 32, "n": 40}
 NORM = {"bands": ["R", "G", "B", "DEM"], "mean": [90, 100, 80, 400], "std": [40, 40, 40, 150]}
@@ -247,12 +247,40 @@ def test_cli_evaluate_predictions(tmp_path: Path, noisy, capsys) -> None:
     data = json.loads(out.read_text())
     assert data["source"]["dataset_kwargs"] == {"size": 32, "n": 40}
     assert data["source"]["path"] == str(folder)
-    # An existing result is never replaced without --overwrite, and nothing is computed.
-    before = out.read_bytes()
-    assert main(argv) == 2
-    assert "already exists" in capsys.readouterr().err
-    assert out.read_bytes() == before
-    assert main([*argv, "--overwrite"]) == 0
+    assert data["written_by"] == "landbench evaluate"
+    assert data["provenance"]["versions"]["landbench"]
+    # A rerun replaces the result the same command wrote before.
+    out.write_text(json.dumps({**data, "n_images": -1}))
+    assert main(argv) == 0
+    assert json.loads(out.read_text())["n_images"] == data["n_images"]
+    # A file landbench did not write is never replaced, and nothing is computed.
+    for foreign in ('{"n_images": 3}', "notes, not JSON"):
+        out.write_text(foreign)
+        assert main(argv) == 2
+        assert "was not written by `landbench evaluate`" in capsys.readouterr().err
+        assert out.read_text() == foreign
+
+
+def test_cli_evaluate_writes_only_where_asked(
+    tmp_path: Path, noisy, weights, capsys, monkeypatch
+) -> None:
+    """Without --out nothing lands in the working folder; a run folder gets its own result."""
+    monkeypatch.chdir(tmp_path)
+    folder = write_pngs(tmp_path / "preds", noisy)
+    assert main(["evaluate", "--predictions", str(folder), "--dataset", "synth", "--split",
+                 "test", *SET, "--no-progress"]) == 0  # fmt: skip
+    assert "F1 (pooled)" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["preds"]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.safetensors").write_bytes(weights.read_bytes())
+    argv = ["evaluate", "--model", str(run), "--dataset", "synth", *SET, "--no-progress"]
+    assert main(argv) == 0
+    result = run / "evaluation-synth-test.json"
+    assert json.loads(result.read_text())["written_by"] == "landbench evaluate"
+    assert f"wrote {result}" in capsys.readouterr().out
+    assert main(argv) == 0  # the rerun replaces its own file
+    assert not list(tmp_path.glob("evaluation-*.json"))
 
 
 def test_cli_bad_predictions_write_nothing(tmp_path: Path, noisy, capsys) -> None:

@@ -25,7 +25,7 @@ from landbench.core.errors import (
 from landbench.datasets import Hokkaido
 from landbench.datasets import download as dl
 from landbench.datasets.base import DatasetCountWarning
-from landbench.datasets.hokkaido import import_hokkaido, plan_import
+from landbench.datasets.hokkaido_import import import_hokkaido, plan_import
 from landbench.datasets.io import SizeMismatchWarning
 
 DATA = Path(__file__).parent / "data" / "hokkaido"
@@ -104,7 +104,7 @@ def test_count_warning_once(root: Path) -> None:
 def test_verify(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = Hokkaido.verify(root)
     assert not report.ok and report.counts == {"train": 3, "val": 2, "test": 2}
-    assert report.problems[0] == "train: 3 snippets, the authors' partition has 39"
+    assert report.problems[0] == "train: 3 snippets, 36 fewer than the official 39"
     assert report.dem_dtypes == {"float32": 7}
     lo, hi = report.dem_range
     assert 0 < lo < hi < 1000  # the -9999 nodata cells are left out of the range

@@ -91,7 +91,7 @@ class ToyGeo(LandslideDataset):
 
 @pytest.fixture
 def toygeo(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setitem(registry._DATASETS, "toygeo", f"{__name__}:ToyGeo")
+    monkeypatch.setitem(registry.DATASETS, "toygeo", ToyGeo)
     return "toygeo"
 
 
@@ -102,6 +102,11 @@ def bijie_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
         warnings.simplefilter("ignore", DatasetCountWarning)
         build("bijie", out, root=BIJIE_FAKE, allow_incomplete=True)
     return out
+
+
+def bijie_counts() -> dict[str, int]:
+    """Split sizes of the fake Bijie folder under the dataset's current split version."""
+    return landbench.load("bijie", root=str(BIJIE_FAKE)).manifest.counts()
 
 
 def assert_same_sample(a: dict[str, Any], b: dict[str, Any]) -> None:
@@ -122,7 +127,7 @@ def assert_same_sample(a: dict[str, Any], b: dict[str, Any]) -> None:
 def test_bijie_round_trip_byte_exact(bijie_build: Path, tmp_path: Path) -> None:
     report = validate(bijie_build, cache_dir=tmp_path / "cache")
     assert report.raw_compared == 17
-    assert report.split_counts == {"train": 12, "val": 2, "test": 3}
+    assert report.split_counts == bijie_counts()
     for split in ("train", "val", "test"):
         hub = landbench.load("bijie", split=split, source="hub", root=str(bijie_build.resolve()))
         raw = landbench.load("bijie", split=split, root=str(BIJIE_FAKE))
@@ -148,7 +153,9 @@ def test_datasets_load_dataset_gives_decoded_images(bijie_build: Path) -> None:
     assert np.array_equal(np.asarray(row["mask"]), sample["mask"].numpy())
     assert row["is_landslide"] == raw.is_landslide(row["id"])
     # The default config also loads without naming it.
-    assert datasets.load_dataset(str(bijie_build.resolve()), split="val").num_rows == 2
+    assert datasets.load_dataset(str(bijie_build.resolve()), split="val").num_rows == len(
+        landbench.load("bijie", split="val", root=str(BIJIE_FAKE))
+    )
 
 
 def test_card_metadata_matches_build(bijie_build: Path) -> None:
@@ -162,9 +169,11 @@ def test_card_metadata_matches_build(bijie_build: Path) -> None:
         "path": ["data/train-00000-of-00001.parquet"],
     }
     splits = {s["name"]: s["num_examples"] for s in card.data.dataset_info["splits"]}
-    assert splits == {"train": 12, "val": 2, "test": 3}
+    assert splits == bijie_counts()
     assert record["manifest_sha256"] in card.text
-    assert "| train | 12 | 5 | 7 |" in card.text
+    train = record["splits"]["train"]
+    n, pos = train["num_examples"], train["num_landslide"]
+    assert f"| train | {n} | {pos} | {n - pos} |" in card.text
     assert "Partial copy" in card.text
     assert cards.find_placeholders(card.content) == []
     for section in ("## Dataset structure", "## Source data", "## Licensing", "## Citation"):
@@ -173,7 +182,7 @@ def test_card_metadata_matches_build(bijie_build: Path) -> None:
 
 def test_georeferenced_round_trip(toygeo: str, tmp_path: Path) -> None:
     out = tmp_path / "geo"
-    template = cards.CARDS_DIR / "hokkaido.md"
+    template = cards.template_path("hokkaido")
     record = build(toygeo, out, dataset_kwargs={"n": 8}, card_template=template)
     assert record["columns"][-2:] == ["crs", "transform"]
     report = validate(out, cache_dir=tmp_path / "cache")
@@ -189,7 +198,7 @@ def test_georeferenced_round_trip(toygeo: str, tmp_path: Path) -> None:
 
 def test_hokkaido_round_trip_with_georeferencing(tmp_path: Path, capsys) -> None:
     out = tmp_path / "hokkaido"
-    with pytest.raises(IncompleteDataError, match="authors' partition has 39"):
+    with pytest.raises(IncompleteDataError, match="official 39"):
         build("hokkaido", out, root=HOKKAIDO_FAKE)
     assert not out.exists()
     args = ["hub", "build", "--dataset", "hokkaido", "--root", str(HOKKAIDO_FAKE)]
@@ -307,7 +316,7 @@ def test_failed_build_leaves_nothing(
             toygeo,
             parent / "out",
             dataset_kwargs={"fractional": True},
-            card_template=cards.CARDS_DIR / "hokkaido.md",
+            card_template=cards.template_path("hokkaido"),
         )
     assert _leftovers(parent) == []
 
@@ -316,7 +325,7 @@ def test_failed_build_leaves_nothing(
 
     monkeypatch.setattr(cards, "render_card", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        build(toygeo, parent / "out", card_template=cards.CARDS_DIR / "hokkaido.md")
+        build(toygeo, parent / "out", card_template=cards.template_path("hokkaido"))
     assert _leftovers(parent) == []
 
 
@@ -335,7 +344,7 @@ def test_bad_options_and_existing_output(tmp_path: Path, toygeo: str) -> None:
         build("nope", tmp_path / "x")
     (tmp_path / "x").mkdir()
     with pytest.raises(LandbenchError, match="already exists"):
-        build(toygeo, tmp_path / "x", card_template=cards.CARDS_DIR / "hokkaido.md")
+        build(toygeo, tmp_path / "x", card_template=cards.template_path("hokkaido"))
     assert main(["hub", "build", "--dataset", "synth", "--out", str(tmp_path / "y"),
                  "--set", "n"]) == 2  # fmt: skip
 
@@ -365,8 +374,9 @@ def test_tampered_shard_fails_validate_and_load(bijie_copy: Path, tmp_path: Path
 def test_card_not_matching_shards(bijie_copy: Path, tmp_path: Path) -> None:
     card = bijie_copy / CARD_FILE
     text = card.read_text()
-    card.write_text(text.replace("num_examples: 12", "num_examples: 13", 1))
-    with pytest.raises(CardMismatchError, match="train split has 13 examples"):
+    n = bijie_counts()["train"]
+    card.write_text(text.replace(f"num_examples: {n}", f"num_examples: {n + 1}", 1))
+    with pytest.raises(CardMismatchError, match=f"train split has {n + 1} examples"):
         validate(bijie_copy, cache_dir=tmp_path / "cache")
     card.write_text(text.replace("data/val-00000-of-00001.parquet", "data/val-*.parquet", 1))
     with pytest.raises(CardMismatchError, match="data_files"):
@@ -403,3 +413,57 @@ def test_hub_source_needs_a_snapshot(tmp_path: Path, bijie_build: Path) -> None:
         landbench.load("synth", source="hub", root=str(bijie_build))
     assert isinstance(HubLandslideDataset(bijie_build, split="val", checksum=False).record, dict)
     assert (bijie_build / RECORD_FILE).is_file()
+
+
+# --- multi-band builds (Landslide4Sense, folder datasets) --------------------------------------
+
+L4S_FAKE = Path(__file__).parent / "data" / "landslide4sense"
+
+
+def test_landslide4sense_round_trip_14_bands(tmp_path: Path) -> None:
+    out = tmp_path / "l4s"
+    assert main(["hub", "build", "--dataset", "landslide4sense", "--root", str(L4S_FAKE),
+                 "--out", str(out), "--allow-incomplete"]) == 0  # fmt: skip
+    record = read_record(out)
+    assert record["image_shape"] == [14, 128, 128] and "dem" not in record["columns"]
+    assert record["bands"][-2:] == ["slope", "DEM"]
+    report = validate(out, cache_dir=tmp_path / "cache")
+    assert report.raw_compared == 7 and report.split_counts == {"train": 3, "val": 2, "test": 2}
+    for split in ("train", "test"):
+        hub = landbench.load("landslide4sense", split=split, source="hub", root=str(out))
+        raw = landbench.load("landslide4sense", split=split, root=str(L4S_FAKE))
+        assert hub.manifest.sha256 == raw.manifest.sha256 and hub.all_bands == raw.all_bands
+        for i in range(len(raw)):
+            assert_same_sample(hub[i], raw[i])
+    rgbd = landbench.load("landslide4sense", split="val", source="hub", root=str(out),
+                          bands=("R", "G", "B", "DEM"))  # fmt: skip
+    assert torch.equal(rgbd[0]["image"], hub_val_full(out)[0]["image"][[3, 2, 1, 13]])
+    card = (out / CARD_FILE).read_text()
+    shard_sha = record["splits"]["test"]["sha256"]["data/test-00000-of-00001.parquet"]
+    wanted = ["license: mit", "10.1109/TGRS.2022.3215209", "zenodo.org/records/10463239"]
+    wanted += ["Iburi", "Kodagu", "Gorkha", "Taiwan", "landslide share", shard_sha]
+    for text in wanted:
+        assert text in card, text
+    data = cards.read_card(out).data
+    assert data.dataset_info["features"][1]["name"] == "image"
+
+
+def hub_val_full(out: Path) -> HubLandslideDataset:
+    return HubLandslideDataset(out, split="val", checksum=False)
+
+
+def test_multiband_build_refuses_tiles_of_other_sizes(tmp_path: Path, monkeypatch) -> None:
+    from landbench.datasets.landslide4sense import Landslide4Sense
+
+    real = Landslide4Sense.__getitem__
+
+    def shrunk(self: Landslide4Sense, index: int) -> dict[str, Any]:
+        sample = real(self, index)
+        if sample["id"] == "test_image_2":
+            sample["image"], sample["mask"] = sample["image"][:, :64], sample["mask"][:64]
+        return sample
+
+    monkeypatch.setattr(Landslide4Sense, "__getitem__", shrunk)
+    with pytest.raises(InvalidDataError, match=r"test_image_2.*\(14, 64, 128\)"):
+        build("landslide4sense", tmp_path / "x", root=L4S_FAKE, allow_incomplete=True)
+    assert not (tmp_path / "x").exists()

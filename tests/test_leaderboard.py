@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -20,16 +19,13 @@ from landbench.cli import main
 from landbench.evaluation import evaluate_predictions, read_predictions
 from landbench.leaderboard import (
     ArchiveError,
-    LeaderboardError,
     SubmissionError,
     init_submission,
-    load_reported,
     predictions_sha256,
     render,
     submit,
     validate_submission,
 )
-from landbench.leaderboard.schema import schema_problems
 
 REPO = Path(__file__).resolve().parents[1]
 SYNTH = {"size": 32, "n": 40}
@@ -172,7 +168,10 @@ def test_python_path_for_zoo_entries(tmp_path, test_split):
     sub = init_submission("synth", folder, tmp_path / "sub", dataset_kwargs=SYNTH, metadata=known)
     board = tmp_path / "board"
     path = submit(sub, board)
-    assert json.loads(path.read_text())["results"]["synth"]["evaluation"]["metrics"]["f1"] == 1.0
+    assert (
+        json.loads(path.read_text())["results"]["synth"]["seeds"][0]["evaluation"]["metrics"]["f1"]
+        == 1.0
+    )
     render(board)
     assert "Oracle (`zoo-oracle`)" in (board / "README.md").read_text()
     with pytest.raises(landbench.core.errors.LandbenchError, match="already exists"):
@@ -204,7 +203,7 @@ def test_init_refuses_existing_output_and_path_options(tmp_path, test_split):
 def test_valid_submission_passes(good, test_split):
     sub = validate_submission(good)
     assert sub.entry == "good"
-    assert sorted(sub.predictions["synth"]) == sorted(test_split.ids)
+    assert sorted(sub.predictions["synth"][None]) == sorted(test_split.ids)
 
 
 def test_schema_violations_are_all_listed(good):
@@ -223,15 +222,15 @@ def test_schema_violations_are_all_listed(good):
 
 
 def test_unknown_schema_version_is_refused(good):
-    edit_meta(good, lambda m: m.update(schema_version=2))
-    refused(good, "unknown schema_version 2", "Upgrade landbench")
+    edit_meta(good, lambda m: m.update(schema_version=3))
+    refused(good, "unknown schema_version 3", "Upgrade landbench")
     edit_meta(good, lambda m: m.pop("schema_version"))
     refused(good, "no schema_version")
 
 
 def test_invalid_json_is_refused(good):
     (good / "submission.json").write_text("{not json")
-    refused(good, "not valid UTF-8 JSON")
+    refused(good, "submission.json is not valid JSON")
 
 
 def test_stale_split_hash_is_refused(good):
@@ -399,15 +398,19 @@ def test_honest_submission_round_trips_to_the_evaluator(good, tmp_path, test_spl
         read_predictions(noisy / "predictions" / "synth", test_split), test_split, progress=False
     ).to_dict()
     for key in ("counts", "metrics", "intervals", "per_image", "evaluator_version"):
-        assert result["evaluation"][key] == direct[key], key
-    assert 0 < result["evaluation"]["metrics"]["f1"] < 1
+        assert result["seeds"][0]["evaluation"][key] == direct[key], key
+    assert 0 < result["seeds"][0]["evaluation"]["metrics"]["f1"] < 1
+    assert result["seeds"][0]["seed"] is None  # a schema-1 submission: one unnamed seed
+    f1 = result["seeds"][0]["evaluation"]["metrics"]["f1"]
+    assert result["summary"] == {"n_seeds": 1, "f1_mean": f1, "f1_std": None, "f1_per_seed": [f1]}
+    assert record["schema_version"] == 2 and record["provenance"]["versions"]["numpy"]
     assert result["manifest_sha256"] == test_split.manifest.sha256
     assert result["synthetic"] is True
     assert result["dataset_kwargs"] == {"n": 40, "preset": "bijie", "seed": 0, "size": 32}
     assert record["submission"]["entry"] == "noisy"
     assert record["submitted_at"].endswith("Z")
     masks = read_predictions(noisy / "predictions" / "synth", test_split)
-    assert result["predictions_sha256"] == predictions_sha256(masks)
+    assert result["seeds"][0]["predictions_sha256"] == predictions_sha256(masks)
 
 
 def test_predictions_hash_ignores_png_encoding(tmp_path, test_split):
@@ -447,151 +450,6 @@ def test_result_is_written_atomically(good, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         submit(good, board)
     assert all_files(board / "results") == []  # no partial file, no temporary left behind
-
-
-# --------------------------------------------------------------------------------- render
-
-
-@pytest.fixture(scope="module")
-def board(tmp_path_factory, test_split) -> Path:
-    tmp = tmp_path_factory.mktemp("lb")
-    folder = tmp / "leaderboard"
-    shutil.copytree(REPO / "leaderboard" / "reported", folder / "reported")
-    for entry, kind in (("mid", "noisy"), ("zero", "empty"), ("best", "truth")):
-        submit(
-            make_submission(tmp, test_split, entry, kind=kind),
-            folder,
-            submitted_at="2026-01-02T03:04:05Z",
-        )
-    render(folder)
-    return folder
-
-
-def test_render_writes_ranked_tables(board):
-    readme = (board / "README.md").read_text()
-    assert readme.index("`best`") < readme.index("`mid`") < readme.index("`zero`")
-    assert "| 1 | Model best (`best`) | Team A | 1.000 [" in readme
-    # real datasets first (with their reported rows), synthetic data apart, at the end
-    assert readme.index("## Bijie") < readme.index("## Hokkaido") < readme.index("## Synthetic")
-    assert "No recomputed entry yet." in readme
-    assert "Reported in publications (not recomputed, not comparable)" in readme
-    assert "| 0.850 |" in readme and "| 0.79 |" in readme
-    with open(board / "leaderboard.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    recomputed = [r for r in rows if r["source"] == "recomputed"]
-    assert [r["entry"] for r in recomputed] == ["best", "mid", "zero"]
-    assert [r["rank"] for r in recomputed] == ["1", "2", "3"]
-    assert float(recomputed[0]["f1"]) == 1.0 and recomputed[0]["synthetic"] == "true"
-    reported = [r for r in rows if r["source"] == "reported"]
-    assert len(reported) == 9 and all(r["f1"] == "" for r in reported)
-
-
-def test_render_is_deterministic(board, tmp_path):
-    first = {n: (board / n).read_bytes() for n in ("README.md", "leaderboard.csv", "index.html")}
-    copy = tmp_path / "copy"
-    shutil.copytree(board, copy)
-    for name in first:
-        (copy / name).unlink()
-    render(copy)
-    render(copy)
-    assert {n: (copy / n).read_bytes() for n in first} == first
-    render(board, check=True)
-
-
-def test_render_check_fails_on_stale_output(board, tmp_path):
-    copy = tmp_path / "copy"
-    shutil.copytree(board, copy)
-    (copy / "README.md").write_text("edited by hand\n")
-    (copy / "index.html").unlink()
-    with pytest.raises(LeaderboardError, match="out of date") as info:
-        render(copy, check=True)
-    assert "README.md differs" in str(info.value) and "index.html is missing" in str(info.value)
-    assert (copy / "README.md").read_text() == "edited by hand\n"  # check writes nothing
-    assert main(["leaderboard", "render", "--check", "--leaderboard-dir", str(copy)]) == 2
-    assert main(["leaderboard", "render", "--leaderboard-dir", str(copy)]) == 0
-    assert main(["leaderboard", "render", "--check", "--leaderboard-dir", str(copy)]) == 0
-
-
-def test_render_check_catches_edited_scores(board, tmp_path):
-    copy = tmp_path / "copy"
-    shutil.copytree(board, copy)
-    path = copy / "results" / "zero.json"
-    record = json.loads(path.read_text())
-    record["results"]["synth"]["evaluation"]["metrics"]["f1"] = 0.99
-    path.write_text(json.dumps(record))
-    with pytest.raises(LeaderboardError, match="figures must come from the evaluator"):
-        render(copy, check=True)
-    record["results"]["synth"]["evaluation"]["metrics"]["f1"] = 0.0
-    path.rename(copy / "results" / "renamed.json")
-    with pytest.raises(LeaderboardError, match="does not match the file name"):
-        render(copy, check=True)
-
-
-def test_submitter_text_is_escaped(tmp_path, test_split):
-    sub = make_submission(tmp_path, test_split, "evil", team="=HYPERLINK(1) | <b>x</b>")
-    edit_meta(sub, lambda m: m["model"].update(name="<script>alert(1)</script>"))
-    folder = tmp_path / "board"
-    submit(sub, folder)
-    render(folder)
-    page = (folder / "index.html").read_text()
-    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
-    assert "<b>x</b>" not in page
-    readme = (folder / "README.md").read_text()
-    assert "=HYPERLINK(1) \\| \\<b\\>x\\</b\\>" in readme
-    with open(folder / "leaderboard.csv", newline="") as f:
-        row = next(csv.DictReader(f))
-    assert row["team"].startswith("'=HYPERLINK")
-
-
-def test_html_is_self_contained(board):
-    page = (board / "index.html").read_text()
-    assert "<style>" in page and "<script>" in page
-    assert "<link" not in page and " src=" not in page and "@import" not in page
-    assert "url(" not in page
-    assert page.count('class="entry" data-entry=') == 3
-    assert 'class="sortable reported"' in page
-
-
-def test_committed_leaderboard_is_valid_and_up_to_date():
-    """What CI runs: every committed entry is valid and the rendered files are current."""
-    render(REPO / "leaderboard", check=True)
-
-
-def test_reported_rows_transcribe_the_paper():
-    rows = load_reported(REPO / "leaderboard")
-    table1 = {(r.model.split(", ")[1], r.setting): r.value for r in rows if r.table == "Table 1"}
-    assert table1[("residual U-Net RGB encoder (from scratch)", "Mixup")] == "0.850"
-    assert table1[("VGG RGB encoder", "no Mixup")] == "0.738"
-    table2 = [r.value for r in rows if r.table == "Table 2"]
-    assert table2 == ["0.79", "0.832", "0.840"]
-    assert {r.dataset for r in rows} == {"bijie", "hokkaido"}
-
-
-def test_reported_rows_agree_with_the_evaluators_transcription():
-    from landbench.evaluation import reported
-
-    ours = sorted((r.dataset, float(r.value)) for r in load_reported(REPO / "leaderboard"))
-    theirs = sorted((c.dataset, c.f1) for t in reported.TABLES.values() for c in t)
-    assert ours == theirs
-
-
-def test_reported_rows_are_checked(tmp_path):
-    (tmp_path / "reported").mkdir()
-    (tmp_path / "reported" / "x.json").write_text(json.dumps({"schema_version": 1}))
-    with pytest.raises(LeaderboardError, match="x.json"):
-        render(tmp_path)
-
-
-def test_schema_files_are_valid_json_schemas():
-    import jsonschema
-
-    from landbench.leaderboard.schema import SCHEMA_VERSIONS, load_schema
-
-    for kind, versions in SCHEMA_VERSIONS.items():
-        for version in versions:
-            schema = load_schema(kind, version)
-            jsonschema.validators.validator_for(schema).check_schema(schema)
-    assert schema_problems([], "submission") == ["document must hold a JSON object, not list."]
 
 
 # ------------------------------------------------------------------------------------- CLI

@@ -1,15 +1,18 @@
 """The rendered leaderboard page in a real headless browser: rows, sorting, entry details.
 
 Chromium is driven from Python only: the page is loaded from a file with a small script
-appended that clicks column headers and writes the resulting row orders into the DOM, which
-``chromium --headless --dump-dom`` prints. Skipped, saying why, where no Chromium is installed
-(CI's ``.ci/run`` installs the Debian ``chromium`` package).
+appended that clicks column headers and writes the resulting row orders (and the page's and the
+table box's widths at a 1400 px viewport) into the DOM, which ``chromium --headless --dump-dom``
+prints. Where no Chromium is installed the tests are skipped, saying why, except on CI
+(``CI=true``), where they fail: CI's ``.ci/run`` installs the Debian ``chromium`` package, and a
+page that no browser has tested must not pass CI.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,7 +23,7 @@ import pytest
 from PIL import Image
 
 import landbench
-from landbench.leaderboard import init_submission, render, submit
+from landbench.leaderboard import init_submission, load_reported, render, submit
 
 pytestmark = pytest.mark.browser
 
@@ -56,6 +59,11 @@ PROBE = """
   out.detail_hidden_after = detail.hidden;
   out.detail_text = detail.textContent;
   out.tables = document.querySelectorAll("table").length;
+  out.recomputed_tables = document.querySelectorAll("table.recomputed").length;
+  var root = document.documentElement, box = table.parentElement;
+  out.box_class = box.className;
+  out.page = {scroll: root.scrollWidth, client: root.clientWidth, viewport: window.innerWidth};
+  out.box = {scroll: box.scrollWidth, client: box.clientWidth};
   var pre = document.createElement("pre");
   pre.id = "probe";
   pre.textContent = JSON.stringify(out);
@@ -65,12 +73,33 @@ PROBE = """
 """
 
 
+VIEWPORT = (1400, 900)
+"""Window size of the headless browser, in CSS pixels (the width issue 13 names)."""
+
+# A model name long enough that the table is wider than a 1400 px page (cells do not wrap).
+LONG_NAME = ("Zeta net, a fusion network with a deliberately long descriptive name " * 2)[:118]
+
+
 def find_browser() -> str | None:
     for name in BROWSERS:
         path = shutil.which(name)
         if path:
             return path
     return None
+
+
+def require_browser() -> str:
+    """A headless Chromium; skip without one, but fail on CI (``CI=true``)."""
+    browser = find_browser()
+    if browser is None:
+        why = (
+            "no headless Chromium found (looked for " + ", ".join(BROWSERS) + "); install the "
+            "Debian package with `apt-get install -y chromium` (.ci/run does this)."
+        )
+        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+            pytest.fail("CI=true: " + why)
+        pytest.skip(why)
+    return browser
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +111,7 @@ def page(tmp_path_factory) -> Path:
     board = tmp / "leaderboard"
     # entry -> (prediction, model name, parameter count): orders by F1, name and size all differ
     entries = {
-        "best": ("truth", "Zeta net", 9_000_000),
+        "best": ("truth", LONG_NAME.strip(), 9_000_000),
         "mid": ("noisy", "Alpha net", 800_000),
         "zero": ("empty", "Mu net", 50_000_000),
     }
@@ -134,6 +163,8 @@ def run_probe(browser: str, page: Path, tmp_path: Path) -> dict:
         "--disable-sync",
         "--disable-extensions",
         "--no-first-run",
+        "--hide-scrollbars",
+        f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}",
         f"--user-data-dir={tmp_path / 'profile'}",
         "--dump-dom",
         probe.as_uri(),
@@ -144,14 +175,16 @@ def run_probe(browser: str, page: Path, tmp_path: Path) -> dict:
     return json.loads(html.unescape(match.group(1)))
 
 
-def test_page_sorts_and_expands_in_a_real_browser(page, tmp_path):
-    browser = find_browser()
-    if browser is None:
-        pytest.skip(
-            "no headless Chromium found (looked for " + ", ".join(BROWSERS) + "); install the "
-            "Debian package with `apt-get install -y chromium` (.ci/run does this)."
-        )
-    out = run_probe(browser, page, tmp_path)
+@pytest.fixture(scope="module")
+def probe(request, tmp_path_factory) -> dict:
+    """What the page does in a real browser (clicks, details, widths)."""
+    browser = require_browser()  # before building the page: skip (or fail) at once
+    page = request.getfixturevalue("page")
+    return run_probe(browser, page, tmp_path_factory.mktemp("probe"))
+
+
+def test_page_sorts_and_expands_in_a_real_browser(probe, page):
+    out = probe
     assert out["initial"] == ["best", "mid", "zero"]  # pooled F1, best first
     assert out["model1"] == {"order": ["mid", "zero", "best"], "sort": "ascending"}
     assert out["model2"] == {"order": ["best", "zero", "mid"], "sort": "descending"}
@@ -161,7 +194,20 @@ def test_page_sorts_and_expands_in_a_real_browser(page, tmp_path):
     assert out["detail_hidden_before"] is True and out["detail_hidden_after"] is False
     assert "someone@example.org" in out["detail_text"]
     assert "Predictions sha256" in out["detail_text"]
-    assert out["tables"] == 1  # no reported rows in this leaderboard: only the synthetic table
+    # one recomputed (synthetic) table; the reported rows (the paper's Bijie and Hokkaido
+    # tables, ...) ship with landbench, so every leaderboard shows them, in tables of their own
+    reported_datasets = {r.dataset for r in load_reported(page.parent)}
+    assert out["recomputed_tables"] == 1
+    assert out["tables"] == 1 + len(reported_datasets) >= 3
+
+
+def test_wide_table_scrolls_in_its_box_not_the_page(probe):
+    """At a 1400 px viewport the page never scrolls sideways; the wide table scrolls in its box."""
+    out = probe
+    assert out["page"]["viewport"] == VIEWPORT[0]
+    assert out["box_class"] == "table-wrap"
+    assert out["box"]["scroll"] > out["box"]["client"] > 0, out  # the table is wider than its box
+    assert out["page"]["scroll"] <= out["page"]["client"], out  # ... and the page is not
 
 
 def test_page_needs_no_network(page):

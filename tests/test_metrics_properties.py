@@ -198,3 +198,91 @@ def test_bad_masks_are_refused_clearly() -> None:
         confusion_counts_per_image(np.uint8(1), np.uint8(1))
     with pytest.raises(InvalidDataError, match="non-negative integer"):
         Counts(tp=-1)
+
+
+# -- what the reported numbers rest on: every named metric against scikit-learn ---------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(pair=mask_pairs(), zero_division=st.sampled_from([0.0, 1.0]))
+def test_named_metric_dicts_equal_sklearn(pair, zero_division: float) -> None:
+    """``pooled_metrics`` / ``all_metrics`` / a result's ``metrics``: each name its sklearn value.
+
+    A swap of two entries (precision and recall, say) fails here whenever the two differ.
+    """
+    from landbench.evaluation import all_metrics, pooled_metrics
+    from landbench.evaluation.result import EvaluationResult
+
+    pred, target = pair
+    expected = {
+        "f1": sk(skm.f1_score, target, pred, zero_division),
+        "precision": sk(skm.precision_score, target, pred, zero_division),
+        "recall": sk(skm.recall_score, target, pred, zero_division),
+        "iou": sk(skm.jaccard_score, target, pred, zero_division),
+    }
+    per_image = confusion_counts_per_image(pred, target)
+    got = pooled_metrics(confusion_counts(pred, target), zero_division)
+    assert set(got) == set(expected)
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, abs=1e-12), name
+        assert all_metrics(per_image, zero_division)[name] == pytest.approx(value, abs=1e-12)
+    if zero_division == 0.0:
+        ids = [str(i) for i in range(len(pred))]
+        result = EvaluationResult("synth", "test", "v1", "0" * 64, ids, per_image)
+        for name, value in expected.items():
+            assert result.metrics[name] == pytest.approx(value, abs=1e-12), name
+            assert result.to_dict()["metrics"][name] == pytest.approx(value, abs=1e-12)
+
+
+def test_precision_and_recall_differ_in_a_fixed_case() -> None:
+    """One prediction with precision 1/4 and recall 1/2, so a swap cannot hide."""
+    from landbench.evaluation import all_metrics
+
+    pred = np.array([[1, 1, 1, 1, 0, 0]], dtype=np.uint8)
+    target = np.array([[1, 0, 0, 0, 1, 0]], dtype=np.uint8)
+    got = all_metrics(confusion_counts_per_image(pred, target))
+    assert got["precision"] == 0.25 and got["recall"] == 0.5
+    assert got["f1"] == pytest.approx(2 / 6) and got["iou"] == pytest.approx(1 / 5)
+    assert got["mean_f1_empty_as_1"] == pytest.approx(1 / 3)
+
+
+def test_bootstrap_intervals_equal_a_hand_computation_on_the_same_resamples() -> None:
+    """Percentile intervals at exactly the stated coverage, from the documented draw.
+
+    Rebuilds every resample by hand (the seeded multinomial draw of
+    :func:`landbench.evaluation.metrics.resample_weights`), recomputes each metric with loops,
+    and takes numpy's percentiles at 2.5 and 97.5: a 90% interval reported as 95% fails.
+    """
+    from landbench.evaluation.metrics import resample_weights
+
+    rng = np.random.default_rng(11)
+    per_image = rng.integers(0, 40, (30, 4))
+    per_image[:5, [0, 2]] = 0  # tiles without landslide pixels (the per-image rules)
+    per_image[5, :3] = 0  # one tile empty in prediction and truth
+    weights = resample_weights(30, 500, seed=4)
+    hand: dict[str, list[float]] = {k: [] for k in ("f1", "precision", "recall", "iou")}
+    hand["mean_f1_empty_as_1"], hand["mean_f1_landslide_tiles"] = [], []
+    for w in weights:
+        drawn = np.repeat(per_image, w, axis=0)  # the resample's images, duplicates included
+        tp, fp, fn = (int(x) for x in drawn[:, :3].sum(axis=0))
+        hand["f1"].append(2 * tp / (2 * tp + fp + fn))
+        hand["precision"].append(tp / (tp + fp))
+        hand["recall"].append(tp / (tp + fn))
+        hand["iou"].append(tp / (tp + fp + fn))
+        scores = []
+        for t, p, n, _ in drawn:
+            scores.append(1.0 if t + p + n == 0 else 2 * t / (2 * t + p + n))
+        hand["mean_f1_empty_as_1"].append(float(np.mean(scores)))
+        with_landslide = [s for s, row in zip(scores, drawn) if row[0] + row[2] > 0]
+        hand["mean_f1_landslide_tiles"].append(float(np.mean(with_landslide)))
+    for confidence in (0.95, 0.9):
+        got = bootstrap_intervals(per_image, n_resamples=500, confidence=confidence, seed=4)
+        tail = (1 - confidence) / 2 * 100
+        for name, values in hand.items():
+            low, high = np.percentile(values, [tail, 100 - tail])
+            assert got[name].low == pytest.approx(low, abs=1e-12), (name, confidence)
+            assert got[name].high == pytest.approx(high, abs=1e-12), (name, confidence)
+    assert (
+        bootstrap_intervals(per_image, n_resamples=500, seed=4)["f1"]
+        != bootstrap_intervals(per_image, n_resamples=500, seed=4, confidence=0.9)["f1"]
+    )

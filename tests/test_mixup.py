@@ -59,7 +59,7 @@ def test_single_sample_and_prob_zero_are_untouched() -> None:
     image, mask = _batch(n=1)
     assert Mixup("uniform")(image, mask).image is image
     image, mask = _batch()
-    assert Mixup("uniform", prob=0.0)(image, mask).image is image
+    assert Mixup("uniform", p=0.0)(image, mask).image is image
 
 
 def test_uniform_coefficients_follow_u01() -> None:
@@ -96,8 +96,68 @@ def test_draws_follow_torch_seed() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"mode": "cutmix"}, {"mode": "beta", "alpha": 0.0}, {"prob": 1.5}]
+    "kwargs", [{"mode": "cutmix"}, {"mode": "beta", "alpha": 0.0}, {"p": 1.5}, {"p": -0.1}]
 )
 def test_invalid_settings_are_refused(kwargs: dict) -> None:
     with pytest.raises(ConfigError):
         Mixup(**kwargs)
+
+
+def test_partners_are_a_uniformly_random_permutation() -> None:
+    """Every permutation of a batch is equally likely: not each sample with its neighbour."""
+    from itertools import permutations
+
+    from scipy.stats import chisquare
+
+    image, mask = _batch(n=4, size=2)
+    mix = Mixup("uniform")
+    torch.manual_seed(0)
+    draws = 4800
+    seen = {p: 0 for p in permutations(range(4))}
+    partner = torch.zeros(4, 4)
+    for _ in range(draws):
+        perm = mix(image, mask).perm
+        seen[tuple(perm.tolist())] += 1
+        partner[torch.arange(4), perm] += 1
+    counts = list(seen.values())
+    assert min(counts) > 0  # all 24 orders occur (a fixed pairing gives one)
+    assert chisquare(counts).pvalue > 0.001
+    # Each sample meets each partner (itself included) a quarter of the time.
+    assert torch.allclose(partner / draws, torch.full((4, 4), 0.25), atol=0.03)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+def test_p_is_the_probability_of_mixing_a_batch(p: float) -> None:
+    image, mask = _batch()
+    mix = Mixup("uniform", p=p)
+    torch.manual_seed(0)
+    draws = 2000
+    mixed = sum(not torch.equal(mix(image, mask).perm, torch.arange(6)) for _ in range(draws))
+    # An identity permutation happens by chance (1/720) even in a mixed batch.
+    expected = p * draws * (1 - 1 / 720)
+    sd = (draws * p * (1 - p)) ** 0.5
+    assert abs(mixed - expected) <= 4 * sd + 3
+    assert mix.p == p and "p=" in repr(mix)
+
+
+def test_p_one_mixes_every_batch_with_the_same_draws_as_always() -> None:
+    """p = 1 (the paper's every batch) draws no extra number: the pairs under a seed stay put."""
+    image, mask = _batch()
+    torch.manual_seed(5)
+    out = Mixup("uniform", p=1.0)(image, mask)
+    torch.manual_seed(5)
+    perm = torch.randperm(6)
+    lam = torch.rand(6)
+    assert torch.equal(out.perm, perm) and torch.equal(out.lam, lam)
+
+
+def test_mixed_batches_keep_padding_out_of_the_valid_mask() -> None:
+    image, mask = _batch(n=4)
+    valid = torch.ones(4, 8, 8, dtype=torch.bool)
+    valid[0, 6:, :] = False  # sample 0 is padded at the bottom
+    torch.manual_seed(0)
+    out = mixup_batch({"image": image, "mask": mask, "valid": valid}, Mixup("uniform"))
+    perm = out["mixup_perm"]
+    assert torch.equal(out["valid"], valid & valid[perm])
+    partner_of_0 = int((perm == 0).nonzero()[0])
+    assert not out["valid"][partner_of_0, 6:].any()  # blended with padding: not a real pixel

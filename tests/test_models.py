@@ -1,4 +1,4 @@
-"""The model zoo: registry, contract of every model, fusion network specifics, errors."""
+"""The model zoo: registry, contract of every model, band sets, fusion network specifics, errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from landbench.core.errors import ConfigError, LandbenchError
 from landbench.models import create_model, list_models, model_info
-from landbench.models.base import ZooModel
+from landbench.models.base import DEFAULT_BANDS, ZooModel
 
 ALL_MODELS = (
     "all-background",
@@ -20,32 +20,40 @@ ALL_MODELS = (
     "fusionnet-resunet",
     "fusionnet-unet",
     "fusionnet-vgg16",
+    "hgb-pixel",
     "resunet-rgbdem",
     "slope-threshold",
     "unet-rgb",
     "unet-rgbdem",
 )
 FUSION = ("fusionnet-resunet", "fusionnet-unet", "fusionnet-vgg16")
+#: Landslide4Sense's band set: twelve Sentinel-2 bands (B4, B3, B2 are R, G, B), slope, DEM.
+L4S_BANDS = (*(f"B{i}" for i in range(1, 13)), "slope", "DEM")
 
 
-def _batch(n: int = 2, h: int = 33, w: int = 45, seed: int = 0) -> dict[str, torch.Tensor]:
+def _batch(
+    n: int = 2, h: int = 33, w: int = 45, seed: int = 0, bands: tuple[str, ...] = DEFAULT_BANDS
+) -> dict[str, torch.Tensor]:
     """A fake normalised batch whose landslides sit on the steep half of a ramp DEM."""
     g = torch.Generator().manual_seed(seed)
-    image = torch.randn(n, 4, h, w, generator=g)
+    image = torch.randn(n, len(bands), h, w, generator=g)
     cols = torch.arange(w, dtype=torch.float32)
     ramp = torch.where(cols < w // 2, 0.01 * cols, 0.01 * (w // 2) + 0.3 * (cols - w // 2))
-    image[:, 3] = ramp.expand(h, w) + 0.001 * torch.randn(n, h, w, generator=g)
+    image[:, bands.index("DEM")] = ramp.expand(h, w) + 0.001 * torch.randn(n, h, w, generator=g)
     mask = torch.zeros(n, h, w, dtype=torch.long)
     mask[..., w // 2 + 2 : -2] = 1
     return {"image": image, "mask": mask}
 
 
-def tiny(name: str, fitted: bool = True) -> ZooModel:
-    """The smallest config of ``name``; no-skill references are fitted on a fake batch."""
+def tiny(name: str, fitted: bool = True, bands: tuple[str, ...] = DEFAULT_BANDS) -> ZooModel:
+    """The smallest config of ``name``; fitted baselines are fitted on a fake batch."""
     info = model_info(name)
-    model = create_model(name, size="tiny") if "size" in info.kwargs else create_model(name)
+    options = {"size": "tiny"} if "size" in info.kwargs else {}
+    if name == "hgb-pixel":
+        options = {"max_iter": 5, "max_leaf_nodes": 7}
+    model = create_model(name, bands=bands, **options)
     if fitted and not model.trainable:
-        model.fit([_batch()])
+        model.fit([_batch(bands=bands)])
     return model
 
 
@@ -76,8 +84,9 @@ def test_contract_on_odd_size(name: str) -> None:
     assert out.dtype == torch.float32
     assert torch.isfinite(out).all()
     assert model.name == name
-    assert model.bands_used == model_info(name).bands_used
-    assert model.trainable == model_info(name).trainable
+    info = model_info(name)
+    assert model.bands_used == (model.bands if info.bands_used is None else info.bands_used)
+    assert model.trainable == info.trainable
     # config is JSON and rebuilds the same architecture
     config = json.loads(json.dumps(model.config))
     rebuilt = create_model(name, **config)
@@ -124,6 +133,7 @@ def test_weights_round_trip(name: str, tmp_path) -> None:
         "model": name,
         "model_config": model.config,
         "landbench_version": meta["landbench_version"],
+        "bands": ["R", "G", "B", "DEM"],
     }
     with torch.no_grad():
         assert torch.equal(model(x), loaded(x))
@@ -179,12 +189,12 @@ def test_fusion_output_depends_on_rgb_and_dem(name: str) -> None:
 @pytest.mark.parametrize("name", FUSION)
 def test_fusion_encoders_are_separate(name: str) -> None:
     model = tiny(name)
-    rgb = {p.data_ptr() for p in model.rgb_encoder.parameters()}
+    rgb = {p.data_ptr() for p in model.image_encoder.parameters()}
     dem = {p.data_ptr() for p in model.dem_encoder.parameters()}
     assert rgb and dem and not rgb & dem
-    assert model.encoders() == [model.rgb_encoder, model.dem_encoder]
-    # The DEM encoder sees one channel, the RGB encoder three.
-    first_rgb = next(m for m in model.rgb_encoder.modules() if isinstance(m, torch.nn.Conv2d))
+    assert model.encoders() == [model.image_encoder, model.dem_encoder]
+    # The DEM encoder sees one channel, the image encoder three.
+    first_rgb = next(m for m in model.image_encoder.modules() if isinstance(m, torch.nn.Conv2d))
     first_dem = next(m for m in model.dem_encoder.modules() if isinstance(m, torch.nn.Conv2d))
     assert (first_rgb.in_channels, first_dem.in_channels) == (3, 1)
     # Perturbing the RGB encoder's weights leaves the DEM encoder's features unchanged.
@@ -192,7 +202,7 @@ def test_fusion_encoders_are_separate(name: str) -> None:
     model.eval()
     with torch.no_grad():
         before = model.dem_encoder(x)
-        for p in model.rgb_encoder.parameters():
+        for p in model.image_encoder.parameters():
             p.add_(1.0)
         after = model.dem_encoder(x)
     assert all(torch.equal(a, b) for a, b in zip(before, after))
@@ -222,7 +232,13 @@ def test_attention_maps_have_documented_shapes(name: str, size: tuple[int, int])
 
 def test_fusion_presets_and_overrides() -> None:
     small = create_model("fusionnet-resunet", size="small")
-    assert small.config == {"size": "small", "base_channels": 12, "depth": 4, "attention": True}
+    assert small.config == {
+        "bands": ["R", "G", "B", "DEM"],
+        "size": "small",
+        "base_channels": 12,
+        "depth": 4,
+        "attention": True,
+    }
     custom = create_model("fusionnet-unet", size="tiny", base_channels=4, depth=2)
     assert custom.config["base_channels"] == 4 and custom.multiple == 4
     assert (
@@ -238,7 +254,7 @@ def test_fusion_presets_and_overrides() -> None:
 
 
 def test_tiny_fusion_is_much_smaller_than_base() -> None:
-    from landbench.cli.models import count_parameters
+    from landbench.models.registry import count_parameters
 
     tiny_params = tiny("fusionnet-resunet").num_parameters()
     assert tiny_params < 400_000 < count_parameters("fusionnet-resunet")
@@ -249,11 +265,16 @@ def test_cli_zoo_table(capsys) -> None:
 
     assert main(["models", "list", "--markdown"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("| model | inputs used | parameters (default config) |")
-    rows = {line.split("|")[1].strip(" `"): line for line in lines[2:]}
+    assert lines[0].startswith("| model | family | bands read | band groups | parameters")
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[2:-1] for line in lines[2:]}
     assert sorted(rows) == sorted(ALL_MODELS)
-    assert "| R, G, B |" in rows["unet-rgb"] and "| DEM |" in rows["slope-threshold"]
-    assert "Lissak & Corpetti" in rows["fusionnet-resunet"]
+    cells = {name: [c.strip() for c in row] for name, row in rows.items()}
+    assert cells["unet-rgb"][1:3] == ["R, G, B", "R, G, B by name"]
+    assert cells["slope-threshold"][:2] == ["no-skill", "DEM"]
+    assert cells["unet-rgbdem"][1:3] == ["all", "all bands stacked"]
+    assert cells["hgb-pixel"][0] == "classical" and cells["hgb-pixel"][4] == "`fit` on train"
+    assert "optical" in cells["fusionnet-resunet"][2]
+    assert "Lissak & Corpetti" in cells["fusionnet-resunet"][-1]
 
 
 def test_cli_info(capsys) -> None:
@@ -288,3 +309,92 @@ def test_frozen_encoders_get_no_gradient_but_the_decoder_does() -> None:
     model(_batch(h=16, w=16)["image"]).sum().backward()
     assert all(p.grad is None for e in model.encoders() for p in e.parameters())
     assert all(p.grad is not None for p in model.decoder.parameters())
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_every_model_is_created_for_a_band_set(name: str) -> None:
+    """Landslide4Sense's 14 bands: one channel per band; subsets are picked by name."""
+    info = model_info(name)
+    model = tiny(name, bands=L4S_BANDS).eval()
+    assert model.bands == L4S_BANDS and model.config["bands"] == list(L4S_BANDS)
+    with torch.no_grad():
+        out = model(torch.randn(1, 14, 33, 40))
+    assert out.shape == (1, 1, 33, 40) and torch.isfinite(out).all()
+    if info.bands_used is None:
+        assert model.bands_used == L4S_BANDS
+    else:  # R, G, B are Sentinel-2 B4, B3, B2 here
+        expected = {"R": "B4", "G": "B3", "B": "B2", "DEM": "DEM"}
+        assert model.bands_used == tuple(expected[b] for b in info.bands_used)
+    rebuilt = create_model(name, **json.loads(json.dumps(model.config)))
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {
+        k: v.shape for k, v in model.state_dict().items()
+    }
+    with pytest.raises(ConfigError, match=r"bands.*\[N, 14, H, W\].*\[1, 4, 33, 40\]"):
+        model(torch.randn(1, 4, 33, 40))
+
+
+def test_models_read_their_bands_by_name() -> None:
+    # unet-rgb reads R, G, B wherever they are; other channels do not matter.
+    bands = ("DEM", "B", "NIR", "R", "G")
+    model = tiny("unet-rgb", bands=bands).eval()
+    assert model.bands_used == ("R", "G", "B") and model.net.encoder.conv1.in_channels == 3
+    x = torch.randn(1, 5, 32, 32)
+    y = x.clone()
+    y[:, [0, 2]] = torch.randn(2, 32, 32)
+    reference = tiny("unet-rgb").eval()
+    reference.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        assert torch.equal(model(x), model(y))
+        assert torch.equal(model(x), reference(x[:, [3, 4, 1, 0]]))
+    slope = create_model("slope-threshold", bands=("elevation",))
+    assert slope.bands_used == ("elevation",)
+    with pytest.raises(ConfigError, match=r"unet-rgb reads band\(s\) \['R', 'G', 'B'\].*lacks"):
+        create_model("unet-rgb", bands=("DEM", "slope"))
+    with pytest.raises(ConfigError, match=r"slope-threshold reads band\(s\) \['DEM'\]"):
+        create_model("slope-threshold", bands=("R", "G", "B", "slope"))
+    with pytest.raises(ConfigError, match="name a band twice"):
+        create_model("unet-rgbdem", bands=("R", "B4", "DEM"))
+    with pytest.raises(ConfigError, match="non-empty list"):
+        create_model("unet-rgbdem", bands="RGB")
+    with pytest.raises(ConfigError, match="at most 64 bands"):
+        create_model("all-background", bands=[f"x{i}" for i in range(65)])
+
+
+@pytest.mark.parametrize("name", FUSION[:2])
+def test_fusion_routes_optical_and_terrain_groups(name: str) -> None:
+    model = tiny(name, bands=L4S_BANDS)
+    first_image = next(m for m in model.image_encoder.modules() if isinstance(m, torch.nn.Conv2d))
+    first_dem = next(m for m in model.dem_encoder.modules() if isinstance(m, torch.nn.Conv2d))
+    assert (first_image.in_channels, first_dem.in_channels) == (12, 2)
+    assert model.terrain_index == [12, 13] and model.optical_index == list(range(12))
+    # Terrain channels reach the DEM encoder only: perturbing them leaves the image encoder's
+    # input alone and changes the output.
+    model.eval()
+    x = torch.randn(1, 14, 32, 32)
+    y = x.clone()
+    y[:, 12:] += torch.randn(2, 32, 32)
+    seen = []
+    hook = model.image_encoder.register_forward_hook(lambda m, i, o: seen.append(i[0]))
+    with torch.no_grad():
+        assert not torch.allclose(model(x), model(y))
+    hook.remove()
+    assert torch.equal(seen[0], seen[1]) and seen[0].shape[1] == 12
+    with pytest.raises(ConfigError, match="at least one optical and one terrain band"):
+        create_model(name, bands=("R", "G", "B"))
+    with pytest.raises(ConfigError, match="at least one optical and one terrain band"):
+        create_model(name, bands=("slope", "DEM"))
+
+
+def test_options_are_bounded_before_anything_is_built() -> None:
+    from landbench.models.registry import MAX_PARAMETERS
+
+    with pytest.raises(ConfigError, match=r"base_channels=1000000 is outside its bound \[1, 512\]"):
+        create_model("fusionnet-resunet", base_channels=1_000_000)
+    with pytest.raises(ConfigError, match=rf"above the bound of {MAX_PARAMETERS:,}"):
+        create_model("resunet-rgbdem", base_channels=512, depth=6)
+    with pytest.raises(ConfigError, match=r"decoder_channels=5000 is outside its bound"):
+        create_model("unet-rgbdem", size="tiny", decoder_channels=[5000, 16, 8])
+    with pytest.raises(ConfigError, match="must be an integer"):
+        create_model("fusionnet-unet", depth="3")
+    with pytest.raises(ConfigError, match=r"max_iter=100000 is outside its bound"):
+        create_model("hgb-pixel", max_iter=100_000)

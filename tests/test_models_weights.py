@@ -44,6 +44,7 @@ def test_metadata_is_readable_without_landbench(weights_file) -> None:
     with safe_open(str(path), framework="pt") as f:
         raw = f.metadata()
     assert raw["model"] == "fusionnet-resunet"
+    assert json.loads(raw["bands"]) == ["R", "G", "B", "DEM"]
     assert json.loads(raw["model_config"])["base_channels"] == 8
     assert json.loads(raw["normalization"]) == NORMALIZATION
     assert read_metadata(path)["normalization"] == NORMALIZATION
@@ -202,7 +203,7 @@ def test_vgg16_imagenet_weights_load_from_local_file(tmp_path, monkeypatch) -> N
     model = create_model("fusionnet-vgg16", pretrained=True, depth=1)
     assert model.config["base_channels"] == 64
     assert "pretrained" not in model.config  # rebuilding from saved weights needs no VGG file
-    for key, value in model.rgb_encoder.features.state_dict().items():
+    for key, value in model.image_encoder.features.state_dict().items():
         assert torch.equal(value, state[f"features.{key}"])
     broken = tmp_path / "broken.pth"
     broken.write_bytes(b"not a checkpoint")

@@ -163,7 +163,7 @@ def test_all_problems_are_reported_together(tmp_path: Path, test_split: Tiny) ->
     write_truth(tmp_path, test_split)
     (tmp_path / "t05.png").unlink()
     Image.fromarray(np.zeros((3, 3), np.uint8)).save(tmp_path / "extra1.png")
-    Image.fromarray(np.full((16, 25), 9, np.uint8)).save(tmp_path / "t08.png")
+    Image.fromarray(np.full((16, 27), 9, np.uint8)).save(tmp_path / "t08.png")  # right size
     Image.fromarray(np.zeros((3, 3), np.uint8)).save(tmp_path / "t09.png")
     expected = {
         "missing": ["t05"],

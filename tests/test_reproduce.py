@@ -19,7 +19,7 @@ from landbench.experiments.reproduce import reproduce_table, summarize
 
 CONFIGS = Path(__file__).resolve().parents[1] / "baselines" / "configs"
 NORM = {"bands": ["R", "G", "B", "DEM"], "mean": [90, 100, 80, 400], "std": [40, 40, 40, 150]}
-SMALL = ("data.kwargs.size=32", "data.kwargs.n=40")
+SMALL = ("data.dataset_kwargs.size=32", "data.dataset_kwargs.n=40")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -228,7 +228,7 @@ def test_every_recipe_of_both_tables_exists() -> None:
 def test_table2_end_to_end_with_real_training(tmp_path: Path) -> None:
     frame = reproduce_table(
         "table2", "synth", out_dir=tmp_path, quick=True, progress=False, config_dir=CONFIGS,
-        overrides=("data.kwargs.n=30", "trainer.limit_train_batches=1",
+        overrides=("data.dataset_kwargs.n=30", "trainer.limit_train_batches=1",
                    "trainer.limit_val_batches=1"),
     )  # fmt: skip
     assert frame["f1_mean"].between(0, 1).all()

@@ -1,9 +1,17 @@
 import random
+from fractions import Fraction
 
 import pytest
 
 from landbench.core.errors import ConfigError
-from landbench.datasets.splits import SplitManifest, assign_splits, split_counts
+from landbench.datasets.splits import (
+    SplitManifest,
+    assign_by_hash,
+    assign_splits,
+    check_fractions,
+    id_fraction,
+    split_counts,
+)
 
 FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
 
@@ -53,3 +61,76 @@ def test_manifest_rejects_duplicates_and_unknown_split():
         SplitManifest("x", "v1", {"training": ["a"]})
     with pytest.raises(ConfigError, match="valid splits"):
         SplitManifest("x", "v1", {}).ids("dev")
+
+
+IDS = [f"hz{i:03d}" for i in range(1, 21)]
+NEG = [f"dnypl{i:05d}" for i in range(30)]
+
+
+def test_ranked_assignment_is_pinned():
+    # Split v1's rule (rank by SHA-256, cut exact counts), pinned so dropping the hash ranking
+    # (e.g. cutting in sorted id order) fails.
+    got = assign_splits("bijie", "v1", {"landslide": IDS, "non-landslide": NEG}, FRACTIONS)
+    assert got["val"] == ["dnypl00002", "dnypl00009", "dnypl00027", "hz004", "hz015"]
+    assert got["test"][:4] == ["dnypl00003", "dnypl00010", "dnypl00013", "dnypl00019"]
+    manifest = SplitManifest("bijie", "v1", got)
+    assert manifest.sha256 == "540f5f0e384be3d864ec0055ad1fdc93fb8493c8b05a6fc35600892813b2b8d7"
+
+
+def test_hash_assignment_is_pinned():
+    got = assign_by_hash("bijie", "v2", {"landslide": IDS, "non-landslide": NEG}, FRACTIONS)
+    assert got["val"] == ["dnypl00023", "hz003", "hz013"]
+    assert got["test"] == [
+        "dnypl00002", "dnypl00022", "dnypl00027", "dnypl00029", "hz011", "hz012", "hz014",
+    ]  # fmt: skip
+    manifest = SplitManifest("bijie", "v2", got)
+    assert manifest.sha256 == "1ec6402df4969edc79ac27d0e3f4a5746768d94bb04bdd1896c62c76223905b8"
+    assert id_fraction("bijie", "v2", "hz001") == Fraction(4620672149633865775, 2**63)
+
+
+def test_hash_assignment_never_moves_an_id_when_others_change():
+    full = assign_by_hash("bijie", "v2", {"landslide": IDS, "non-landslide": NEG}, FRACTIONS)
+    rng = random.Random(0)
+    for _ in range(5):
+        keep = set(rng.sample(IDS + NEG, 25)) | {f"new{i}" for i in range(10)}
+        part = assign_by_hash(
+            "bijie",
+            "v2",
+            {"landslide": [i for i in IDS if i in keep], "non-landslide": sorted(keep - set(IDS))},
+            FRACTIONS,
+        )
+        for split, ids in part.items():
+            for sample_id in ids:
+                assert not sample_id.startswith("hz") or sample_id in full[split]
+                assert not sample_id.startswith("dn") or sample_id in full[split]
+
+
+def test_hash_assignment_thresholds_per_class():
+    per_class = {
+        "landslide": {"train": 0.0, "val": 0.0, "test": 1.0},
+        "non-landslide": {"train": 1.0, "val": 0.0, "test": 0.0},
+    }
+    got = assign_by_hash("x", "v2", {"landslide": IDS, "non-landslide": NEG}, per_class)
+    assert got["test"] == sorted(IDS) and got["train"] == sorted(NEG) and got["val"] == []
+    with pytest.raises(ConfigError, match="No split fractions for class 'landslide'"):
+        assign_by_hash("x", "v2", {"landslide": IDS}, {"other": FRACTIONS})
+    with pytest.raises(ConfigError, match="more than one class"):
+        assign_by_hash("x", "v2", {"a": ["1"], "b": ["1"]}, FRACTIONS)
+    # Shares follow the fractions in expectation.
+    many = [f"id{i}" for i in range(20000)]
+    counts = {s: len(v) for s, v in assign_by_hash("x", "v2", {"c": many}, FRACTIONS).items()}
+    assert abs(counts["val"] / 20000 - 0.1) < 0.01 and abs(counts["test"] / 20000 - 0.2) < 0.01
+
+
+@pytest.mark.parametrize(
+    ("fractions", "match"),
+    [
+        ({"train": 0.7, "val": 0.2}, "sum to 1"),
+        ({"train": 1.2, "val": -0.2}, ">= 0"),
+        ({"train": 1.0, "dev": 0.0}, "Unknown split names"),
+        ({"train": "a lot"}, "must be numbers"),
+    ],
+)
+def test_check_fractions(fractions, match):
+    with pytest.raises(ConfigError, match=match):
+        check_fractions(fractions)

@@ -11,10 +11,9 @@ from landbench.cli import main
 from landbench.core.errors import ConfigError
 from landbench.training.config import (
     TrainConfig,
-    apply_overrides,
     check_resources,
+    config_differences,
     load_config,
-    parse_override,
 )
 
 CONFIGS = Path(__file__).resolve().parents[1] / "baselines" / "configs"
@@ -52,7 +51,7 @@ def _write(tmp_path: Path, data: dict, name: str = "cfg.yaml") -> Path:
 
 
 MINIMAL = {
-    "data": {"dataset": "synth", "kwargs": {"size": 32, "n": 40}},
+    "data": {"dataset": "synth", "dataset_kwargs": {"size": 32, "n": 40}},
     "model": {"name": "fusionnet-resunet", "kwargs": {"size": "tiny"}},
 }
 
@@ -102,7 +101,7 @@ def test_overrides_are_typed_and_reach_free_form_sections(tmp_path: Path) -> Non
             "trainer.max_epochs=3",
             "mixup.mode=beta",
             "mixup.alpha=0.2",
-            "data.kwargs.n=24",
+            "data.dataset_kwargs.n=24",
             "model.kwargs.size=small",
             "optim.lr=1e-4",
             "trainer.devices=[0, 1]",
@@ -110,27 +109,33 @@ def test_overrides_are_typed_and_reach_free_form_sections(tmp_path: Path) -> Non
         ],
     )
     assert config.trainer.max_epochs == 3 and config.mixup.mode == "beta"
-    assert config.data.kwargs == {"size": 32, "n": 24}
+    assert config.data.dataset_kwargs == {"size": 32, "n": 24}
     assert config.model.kwargs == {"size": "small"}
     assert config.optim.lr == pytest.approx(1e-4) and isinstance(config.optim.lr, float)
     assert config.trainer.devices == [0, 1]
-    assert parse_override("a.b= true") == (["a", "b"], True)
-    assert apply_overrides({"a": {"b": 1}}, ["a.c=2"]) == {"a": {"b": 1, "c": 2}}
+    assert config.mixup.p == 1.0  # every batch by default, as the paper's text
+    # Typed values (what --devices and --set give) set one key, or one item of a free section.
+    typed = load_config(path, {"trainer.devices": [0, 1], "data.dataset_kwargs.preset": "x"})
+    assert typed.trainer.devices == [0, 1]
+    assert typed.data.dataset_kwargs == {"size": 32, "n": 40, "preset": "x"}
+    assert load_config(path, ["--mixup.p=0.25"]).mixup.p == 0.25  # the command-line form
 
 
 @pytest.mark.parametrize(
     ("data", "overrides", "match"),
     [
         ({**MINIMAL, "epochs": 3}, [], r"unknown key 'epochs'"),
-        ({**MINIMAL, "mixup": {"mdoe": "uniform"}}, [], r"'mixup.mdoe'.*did you mean 'mode'"),
+        ({**MINIMAL, "mixup": {"mdoe": "uniform"}}, [], r"'mixup.mdoe'.*did you mean 'mixup.mode'"),
         (MINIMAL, ["trainer.max_epoch=3"], r"unknown key 'trainer.max_epoch'.*max_epochs"),
-        (MINIMAL, ["trainer.max_epochs=three"], r"trainer.max_epochs must be int, got 'three'"),
-        (MINIMAL, ["trainer.max_epochs=2.5"], r"trainer.max_epochs must be int"),
-        (MINIMAL, ["data.augment=yes please"], r"data.augment must be bool"),
-        (MINIMAL, ["mixup.mode=cutmix"], r"mixup.mode must be 'off' \| 'uniform' \| 'beta'"),
+        (MINIMAL, ["trainer.max_epochs=three"], r"trainer.max_epochs: expected int.*three"),
+        (MINIMAL, ["trainer.max_epochs=2.5"], r"trainer.max_epochs: expected int"),
+        (MINIMAL, ["data.augment=yes please"], r"data.augment: expected bool"),
+        (MINIMAL, ["mixup.mode=cutmix"], r"mixup.mode: expected one of \['off', 'uniform'"),
+        (MINIMAL, ["mixup.p=1.5"], r"mixup.p must be in \[0, 1\]"),
+        ({**MINIMAL, "mixup": {"mode": False}}, [], r"quote the word"),
         (MINIMAL, ["optim.lr=-1"], r"optim.lr must be > 0"),
         (MINIMAL, ["data.batch_size=0"], r"data.batch_size must be > 0"),
-        (MINIMAL, ["data=3"], r"data must be a mapping"),
+        ({**MINIMAL, "data": 3}, [], r"data must be a mapping"),
         (MINIMAL, ["transfer.strategy=finetune"], r"needs transfer.weights"),
         (MINIMAL, ["transfer.weights=w.safetensors"], r"strategy is 'scratch'"),
         (MINIMAL, ["transfer.lr_scale=0.1"], r"apply to strategy 'finetune' only"),
@@ -142,7 +147,7 @@ def test_invalid_configs_name_the_key(tmp_path: Path, data: dict, overrides: lis
     path = _write(tmp_path, data)
     with pytest.raises(ConfigError, match=match) as err:
         load_config(path, overrides)
-    if "override" not in match:  # override syntax errors name the --set argument instead
+    if "override" not in match:  # override syntax errors name the override instead
         assert str(path) in str(err.value)
 
 
@@ -188,13 +193,59 @@ def test_cli_reports_config_errors_before_writing(tmp_path: Path, capsys) -> Non
     path = _write(tmp_path, {**MINIMAL, "trainer": {"max_epochs": "many"}})
     out = tmp_path / "run"
     assert main(["train", "--config", str(path), "--out", str(out)]) == 2
-    assert "trainer.max_epochs must be int" in capsys.readouterr().err
+    assert "trainer.max_epochs: expected int" in capsys.readouterr().err
     assert not out.exists()
     path = _write(tmp_path, MINIMAL)
-    code = main(
-        ["train", "--config", str(path), "--out", str(out), "--set", "model.name=unet-rgbdm"]
-    )
+    code = main(["train", "--config", str(path), "--out", str(out), "--model.name", "unet-rgbdm"])
     assert code == 2 and "Unknown model 'unet-rgbdm'" in capsys.readouterr().err
     assert not out.exists()
     code = main(["train", "--config", str(path), "--out", str(out), "--resume"])
     assert code == 2 and "Cannot resume" in capsys.readouterr().err
+
+
+def test_set_means_a_dataset_option_and_recipe_keys_are_dotted_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--set KEY=VALUE`` is a dataset option in every command; recipe keys are dotted flags."""
+    import landbench.training.runner as runner
+
+    seen = {}
+
+    def fake_train(config, **kwargs):
+        seen["config"] = config
+        seen.update(kwargs)
+        return tmp_path
+
+    monkeypatch.setattr(runner, "train", fake_train)
+    path = _write(tmp_path, MINIMAL)
+    argv = ["train", "--config", str(path), "--set", "n=24", "--set", "preset=hokkaido"]
+    argv += ["--trainer.max_epochs", "50", "--mixup.p", "0.5", "--devices", "0,1"]
+    assert main(argv) == 0
+    assert seen["dataset_kwargs"] == {"n": 24, "preset": "hokkaido"}
+    assert sorted(seen["overrides"]) == ["mixup.p=0.5", "trainer.max_epochs=50"]
+    assert seen["devices"] == [0, 1]
+    config = load_config(path, seen["overrides"])
+    assert config.trainer.max_epochs == 50 and config.mixup.p == 0.5
+    # The old spelling now means a dataset option, as in every command (the dataset refuses it).
+    assert main(["train", "--config", str(path), "--set", "trainer.max_epochs=5"]) == 0
+    assert seen["dataset_kwargs"] == {"trainer.max_epochs": 5} and seen["overrides"] == []
+
+
+def test_config_differences_ignore_where_and_how_long() -> None:
+    base = load_config(MINIMAL).to_dict()
+    other = load_config(MINIMAL, ["trainer.max_epochs=99", "trainer.devices=2"]).to_dict()
+    assert config_differences(base, other) == []
+    changed = load_config(MINIMAL, ["mixup.p=0.5", "data.dataset_kwargs.n=10"]).to_dict()
+    assert config_differences(base, changed) == ["data.dataset_kwargs", "mixup.p"]
+
+
+def test_recipes_can_state_an_equal_budget() -> None:
+    """Scratch and fine-tune can state the same optimiser steps and schedule."""
+    scratch = load_config(CONFIGS / "synth-hokkaido-scratch.yaml", ["trainer.max_steps=200"])
+    finetune = load_config(
+        CONFIGS / "synth-hokkaido-finetune.yaml", ["trainer.max_steps=200", "transfer.lr_scale=1"]
+    )
+    assert scratch.trainer.max_steps == finetune.trainer.max_steps == 200
+    assert scratch.optim == finetune.optim
+    with pytest.raises(ConfigError, match="trainer.max_steps must be > 0"):
+        load_config(MINIMAL, ["trainer.max_steps=0"])

@@ -17,7 +17,7 @@ from landbench.cli import main
 from landbench.core.errors import ConfigError
 from landbench.models import load_weights, read_metadata
 from landbench.training import LandslideSegmentationTask, read_metrics, train
-from landbench.training.runner import METRICS_COLUMNS
+from landbench.training.recording import METRICS_COLUMNS
 
 BASE = {
     "name": "tiny",
@@ -27,7 +27,7 @@ BASE = {
         "batch_size": 4,
         "eval_batch_size": 4,
         "patch_size": 32,
-        "kwargs": {"preset": "bijie", "size": 32, "n": 40},
+        "dataset_kwargs": {"preset": "bijie", "size": 32, "n": 40},
     },
     "model": {"name": "fusionnet-resunet", "kwargs": {"size": "tiny"}},
     "mixup": {"mode": "uniform"},
@@ -41,7 +41,11 @@ BASE = {
         "limit_train_batches": 4,
     },
 }
-HOKKAIDO = ["data.kwargs.preset=hokkaido", "data.kwargs.n=40"]
+# Lightning 2.6 builds torch's LeafSpec, deprecated in torch 2.14; tests that drive a Trainer
+# directly (train() silences it itself) see that third-party FutureWarning.
+pytestmark = pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)`:FutureWarning")
+HOKKAIDO = ["data.dataset_kwargs.preset=hokkaido", "data.dataset_kwargs.n=40"]
+BIJIE_FIXTURE = Path(__file__).resolve().parent / "data" / "bijie"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,12 +87,29 @@ def test_run_folder_layout_and_learning(source_run: Path) -> None:
     info = json.loads((source_run / "run.json").read_text())
     assert info["status"] == "completed" and info["seed"] == 0
     assert info["dataset"] == "synth" and info["dataset_kwargs"]["preset"] == "bijie"
-    assert info["split_version"] == "v1" and len(info["manifest_sha256"]) == 64
+    import landbench
+
+    manifest = landbench.load("synth", split="train", **BASE["data"]["dataset_kwargs"]).manifest
+    assert info["split_version"] == manifest.version
+    assert info["manifest_sha256"] == manifest.sha256 and len(manifest.sha256) == 64
     assert info["model"] == "fusionnet-resunet" and info["strategy"] == "scratch"
     best = max(rows, key=lambda r: (r["val_f1"], -r["epoch"]))
     assert info["best_epoch"] == best["epoch"]
     assert info["best_metrics"]["val_f1"] == pytest.approx(best["val_f1"])
-    assert info["wall_time_s"] > 0 and "landbench_version" in info
+    assert info["wall_time_s"] > 0 and info["optimizer_steps"] == 3 * 4
+    # Provenance, the full resolved config, seed, statistics, split: what a result rests on.
+    prov = info["provenance"]
+    assert {"commit", "dirty", "versions", "device"} <= set(prov) and prov["device"] == "cpu"
+    assert prov["commit"] is None or len(prov["commit"]) == 40
+    assert info["config"]["mixup"] == {
+        "mode": "uniform",
+        "alpha": 0.4,
+        "p": 1.0,
+        "per_sample": True,
+    }
+    assert info["config"]["trainer"]["max_epochs"] == 3 and info["mixup"]["p"] == 1.0
+    assert len(info["normalization"]["mean"]) == 4 and len(info["normalization"]["std"]) == 4
+    assert (source_run / "config.yaml").read_text().count("p: 1.0") == 1
 
     meta = read_metadata(source_run / "model.safetensors")
     assert meta["model"] == "fusionnet-resunet" and meta["model_config"]["size"] == "tiny"
@@ -219,7 +240,7 @@ def test_finetune_loads_weights_and_freezes_encoders(tmp_path: Path, source_run:
     tuned = load_file(
         str(run / "checkpoints" / "last.ckpt").replace("last.ckpt", "../model.safetensors")
     )
-    encoder_keys = [k for k in source if k.startswith(("rgb_encoder.", "dem_encoder."))]
+    encoder_keys = [k for k in source if k.startswith(("image_encoder.", "dem_encoder."))]
     other_keys = [k for k in source if k not in encoder_keys and source[k].is_floating_point()]
     assert encoder_keys and other_keys
     # Frozen: encoder weights and batch-norm statistics are exactly the pretrained ones.
@@ -366,3 +387,67 @@ def test_dem_relative_travels_with_the_weights(tmp_path: Path) -> None:
     assert predictor.dem_relative is True
     assert predictor.metadata["normalization"]["dem_relative"] is True
     assert abs(predictor.mean[0, 3].item()) < 1e-4  # statistics of relative elevation
+
+
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")
+def test_training_loss_leaves_padding_out() -> None:
+    """Whatever padded pixels hold, the training loss is the same (``valid`` false there)."""
+    torch.manual_seed(0)
+    task = LandslideSegmentationTask(torch.nn.Conv2d(4, 1, 3, padding=1), dice_weight=1.0)
+    image = torch.randn(2, 4, 16, 16)
+    mask = (torch.rand(2, 16, 16) > 0.7).long()
+    valid = torch.ones(2, 16, 16, dtype=torch.bool)
+    valid[1, 10:, :] = False
+    valid[1, :, 12:] = False
+    other_image, other_mask = image.clone(), mask.clone()
+    other_mask[~valid] = 1 - other_mask[~valid]
+    losses = [
+        task.training_step({"image": im, "mask": m, "valid": valid}, 0)
+        for im, m in ((image, mask), (other_image, other_mask))
+    ]
+    assert torch.equal(losses[0], losses[1])
+    unmasked = task.training_step({"image": image, "mask": other_mask}, 0)
+    assert not torch.equal(losses[0], unmasked)  # the mask decides, so it must be used
+
+
+@pytest.mark.filterwarnings("ignore::landbench.datasets.base.DatasetCountWarning")
+def test_validation_metrics_equal_evaluate_on_variable_size_tiles(tmp_path: Path) -> None:
+    """Checkpoint selection sees the number ``landbench evaluate`` reports for the same weights.
+
+    The Bijie fixture's tiles range from 14 to 40 px: training patches pad the small ones and
+    validation batches pad every tile to the batch's largest, so any padding that leaks into
+    predictions or counts shows as a difference.
+    """
+    import landbench
+    from landbench.evaluation.evaluate import evaluate_model
+
+    config = _config(
+        data={
+            "dataset": "bijie",
+            "root": str(BIJIE_FIXTURE),
+            "eval_batch_size": 4,
+            "dataset_kwargs": {},
+        },
+        mixup={"mode": "off"},
+        loss={"pos_weight": 5.0},
+        trainer={"max_epochs": 2, "limit_train_batches": None},
+    )
+    run = train(config, out_dir=tmp_path / "bijie")
+    info = json.loads((run / "run.json").read_text())
+    (row,) = [r for r in read_metrics(run / "metrics.csv") if r["epoch"] == info["best_epoch"]]
+    val = landbench.load("bijie", split="val", root=BIJIE_FIXTURE)
+    result = evaluate_model(run, val, progress=False, n_resamples=10)
+    assert 0 < row["val_f1"] < 1 and 0 < row["val_precision"] < 1  # a real, mixed prediction
+    for key in ("f1", "iou", "precision", "recall"):
+        assert abs(row[f"val_{key}"] - result.metrics[key]) <= 1e-6, key
+
+
+def test_source_weights_with_another_dem_transform_are_refused(
+    tmp_path: Path, source_run: Path
+) -> None:
+    config = _config(
+        transfer={"strategy": "finetune", "weights": str(source_run / "model.safetensors")}
+    )
+    with pytest.raises(ConfigError, match=r"data.dem_relative: false.*data.dem_relative: true"):
+        train(config, out_dir=tmp_path / "x", overrides=["data.dem_relative=true"])
+    assert not (tmp_path / "x").exists()

@@ -7,15 +7,16 @@ import inspect
 
 
 def _real_dataset(name: str, action: str) -> type:
-    """The dataset class of ``name``, refusing datasets without files (``synth``)."""
+    """The dataset class of ``name``, refusing datasets that are not read from files."""
     from landbench.core.errors import ConfigError
+    from landbench.datasets.base import RealLandslideDataset
     from landbench.datasets.registry import dataset_class
 
     cls = dataset_class(name)
-    if not hasattr(cls, "verify") or not hasattr(cls, "how_to_get"):
+    if not issubclass(cls, RealLandslideDataset):
         raise ConfigError(
             f"{name} is generated in memory and has no files to {action}; "
-            "use `landbench datasets export synth --to DIR` to write it to disk."
+            f"use `landbench datasets export {name} --to DIR` to write it to disk."
         )
     return cls
 
@@ -29,13 +30,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from landbench.datasets.base import RealLandslideDataset
     from landbench.datasets.registry import dataset_class
 
     cls = dataset_class(args.name)
     doc = inspect.getdoc(cls) or ""
     print(f"{args.name}: {doc.splitlines()[0] if doc else cls.__name__}")
     print(f"  class: {cls.__module__}.{cls.__name__}")
-    print(f"  bands: {', '.join(cls.all_bands)}")
+    print(f"  bands: {', '.join(cls.all_bands)}  (RGB: {', '.join(cls.rgb_bands)})")
+    print(f"  DEM: {cls.dem_units}")
     print(f"  split version: {cls.split_version}")
     counts = getattr(cls, "official_counts", None)
     if counts:
@@ -43,21 +46,20 @@ def _info(args: argparse.Namespace) -> int:
     fractions = getattr(cls, "fractions", None)
     if fractions:
         print(
-            "  split v1: stratified by class, "
+            f"  split {cls.split_version}: per-id hash, stratified by class, "
             + "/".join(f"{round(v * 100)}" for v in fractions.values())
             + " "
             + "/".join(fractions)
         )
     elif counts and set(counts) == {"train", "val", "test"}:
-        print("  split v1: the dataset authors' partition")
-    homepage = getattr(cls, "homepage", None)
-    if homepage:
-        print(f"  source: {homepage}")
+        print(f"  split {cls.split_version}: the dataset authors' partition")
+    if issubclass(cls, RealLandslideDataset):
+        print(f"  source: {cls.homepage}")
         print(f"  layout: <root>/{cls.directory}/  (see `python -m pydoc {cls.__module__}`)")
-        url = getattr(cls, "url", None)
-        print(f"  download=True: {'from ' + url if url else 'not possible (no direct URL)'}")
+        where = f"from {cls.url}" if cls.url else "not possible (no direct URL)"
+        print(f"  download=True: {where}")
         print(f"  how to get it: {cls.how_to_get('<root>')}")
-        print("  licence: none stated upstream; landbench does not re-host the files")
+        print(f"  licence: {cls.license}")
     print(f"  cite: landbench cite {args.name} --root <root>")
     return 0
 
@@ -83,11 +85,10 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from landbench.datasets.hokkaido import import_hokkaido
-
-    dest = import_hokkaido(args.source, args.root)
+    cls = _real_dataset(args.name, "import")
+    dest = cls.import_files(args.source, args.root)
     print(f"imported {args.source} into {dest}")
-    print(f"  check it with: landbench datasets verify hokkaido --root {args.root}")
+    print(f"  check it with: landbench datasets verify {args.name} --root {args.root}")
     return 0
 
 
@@ -105,8 +106,12 @@ def _parse_size(text: str) -> int | tuple[int, int]:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from landbench.datasets.synthetic import export_bijie_layout
+    from landbench.core.errors import ConfigError
+    from landbench.datasets.registry import dataset_class
+    from landbench.datasets.synth_export import export_bijie_layout
 
+    if not dataset_class(args.name).synthetic:
+        raise ConfigError(f"{args.name} is read from files; only generated datasets export.")
     root = export_bijie_layout(
         args.to, preset=args.preset, seed=args.seed, n=args.n, size=args.size
     )
@@ -148,9 +153,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_download)
 
     p = sub.add_parser(
-        "import", help="place upstream files in landbench's canonical layout (hokkaido)"
+        "import", help="place upstream files in landbench's canonical layout (e.g. hokkaido)"
     )
-    p.add_argument("name", choices=["hokkaido"], help="dataset to import")
+    p.add_argument("name", help="dataset to import (one whose archive needs an import step)")
     p.add_argument(
         "--from", dest="source", required=True, help="the extracted upstream download folder"
     )
@@ -158,7 +163,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_import)
 
     p = sub.add_parser("export", help="write a generated dataset to disk in the Bijie layout")
-    p.add_argument("name", choices=["synth"], help="dataset to export")
+    p.add_argument("name", help="generated dataset to export (synth)")
     p.add_argument("--to", required=True, help="folder to hold Bijie-landslide-dataset/")
     p.add_argument("--preset", default="bijie", help="LandslideSynth preset (default: bijie)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0)")

@@ -16,7 +16,7 @@ def _print_summary(result: DemoResult) -> None:
     print_section(f"Done in {result.seconds / 60:.1f} min")
     for name, path in result.files.items():
         print(f"  {name:<18} {path}")
-    for table in ("models", "table1", "table2"):
+    for table in ("models", "table1", "table2", "transfer"):
         print()
         print(result.tables[table])
 
@@ -24,7 +24,7 @@ def _print_summary(result: DemoResult) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from landbench.experiments.demo import run_demo
 
-    result = run_demo(args.out, quick=args.quick, progress=not args.no_progress)
+    result = run_demo(args.out, quick=args.quick, progress=not args.no_progress, seeds=args.seeds)
     _print_summary(result)
     return 0
 
@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder")
     p.add_argument(
         "--quick", action="store_true", help="smoke run: tiny tiles, one short epoch per model"
+    )
+    p.add_argument(
+        "--seeds", type=int, default=None, help="seeds per model (default 3; 1 with --quick)"
     )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=_demo)

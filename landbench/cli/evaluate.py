@@ -8,21 +8,53 @@ from pathlib import Path
 from landbench.cli.options import parse_set_options
 from landbench.core.errors import ConfigError
 
+WRITTEN_BY = "landbench evaluate"
+"""The ``written_by`` field of the result files ``landbench evaluate`` writes: a rerun replaces a
+file that holds it, and never any other file."""
 
-def _check_out(path: Path, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise ConfigError(f"{path} already exists; pass --overwrite or choose another --out.")
-    if path.exists() and path.is_dir():
+
+def _out_path(args: argparse.Namespace) -> Path | None:
+    """Where the result goes: ``--out``, else the evaluated run folder, else nowhere."""
+    if args.out:
+        return Path(args.out)
+    if args.model is not None and Path(args.model).is_dir():
+        return Path(args.model) / f"evaluation-{args.dataset}-{args.split}.json"
+    return None
+
+
+def _check_replaceable(path: Path) -> None:
+    """Refuse to write over anything but a result an earlier ``landbench evaluate`` wrote.
+
+    Raises:
+        ConfigError: if ``path`` is a folder, or an existing file without the
+            :data:`WRITTEN_BY` marker (checked before anything is computed).
+    """
+    import json
+
+    if path.is_dir():
         raise ConfigError(f"--out {path} is a folder; give a file name such as result.json.")
+    if not path.exists():
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict) or data.get("written_by") != WRITTEN_BY:
+        raise ConfigError(
+            f"{path} exists and was not written by `landbench evaluate`; it is left untouched. "
+            "Choose another --out, or move that file away."
+        )
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     import landbench
+    from landbench.core.io import atomic_write_json
     from landbench.evaluation.evaluate import evaluate_model, evaluate_predictions
 
     kwargs = parse_set_options(args.set)
-    out = Path(args.out or f"evaluation-{args.dataset}-{args.split}.json")
-    _check_out(out, args.overwrite)
+    out = _out_path(args)
+    if out is not None:
+        _check_replaceable(out)
     dataset = landbench.load(args.dataset, split=args.split, root=args.root, **kwargs)
     progress = not args.no_progress
     if args.model is not None:
@@ -33,9 +65,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         result = evaluate_predictions(args.predictions, dataset, progress=progress)
     if kwargs:
         result.source["dataset_kwargs"] = kwargs
-    result.write_json(out, overwrite=args.overwrite)  # before printing: output may be piped
+    if out is not None:  # before printing: output may be piped
+        atomic_write_json(out, {**result.to_dict(), "written_by": WRITTEN_BY})
     print(result.format_table())
-    print(f"\nwrote {out}")
+    if out is not None:
+        print(f"\nwrote {out}")
     return 0
 
 
@@ -89,9 +123,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="score a model or a folder of predicted masks on a dataset split",
         description=(
             "Score a trained model (run folder or .safetensors) or a folder of predicted masks "
-            "(one single-band <id>.png per sample, values {0,1} or {0,255}) on a split; print a "
-            "table and write a JSON result with counts, metrics, bootstrap intervals, the split "
-            "version and manifest sha256."
+            "(one single-band <id>.png per sample, values {0,1} or {0,255}) on a split and print "
+            "a table. The JSON result (counts, metrics, bootstrap intervals, split version and "
+            "manifest sha256, provenance) is written to --out, or, for a run folder, to "
+            "RUN/evaluation-DATASET-SPLIT.json; a rerun replaces a result that landbench "
+            "evaluate wrote, never another file."
         ),
     )
     source = p.add_mutually_exclusive_group(required=True)
@@ -106,8 +142,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="dataset option, repeatable (e.g. --set preset=hokkaido)",
     )
-    p.add_argument("--out", default=None, help="result JSON (default: evaluation-NAME-SPLIT.json)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="result JSON (default: RUN/evaluation-DATASET-SPLIT.json for a run folder, "
+        "else none: print only)",
+    )
     p.add_argument("--device", default="cpu", help="torch device for --model (default: cpu)")
     p.add_argument("--threshold", type=float, default=0.5, help="probability threshold (--model)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

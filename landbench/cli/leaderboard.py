@@ -1,4 +1,4 @@
-"""``landbench leaderboard init|validate|submit|render``."""
+"""``landbench leaderboard init|validate|submit|render|check``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from landbench.cli.options import parse_set_options
 
 
 def _init(args: argparse.Namespace) -> int:
-    from landbench.leaderboard.submission import init_submission
+    from landbench.leaderboard.scaffold import init_submission
 
     out = init_submission(
         args.dataset,
@@ -18,6 +18,7 @@ def _init(args: argparse.Namespace) -> int:
         root=args.root,
         dataset_kwargs=parse_set_options(args.set),
         entry=args.entry,
+        seeds=_seeds(args.seeds),
     )
     print(f"Wrote submission {out}.")
     print(
@@ -27,13 +28,43 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seeds(text: str | None) -> list[int] | None:
+    """``"0,1,2"`` -> ``[0, 1, 2]``."""
+    from landbench.core.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--seeds expects comma-separated integers such as 0,1,2, not {text!r}."
+        ) from None
+    if not seeds or min(seeds) < 0:
+        raise ConfigError(f"--seeds expects non-negative integers such as 0,1,2, not {text!r}.")
+    return seeds
+
+
+def _check(args: argparse.Namespace) -> int:
+    from landbench.leaderboard.audit import check_leaderboard
+
+    paths = check_leaderboard(args.leaderboard_dir)
+    print(
+        f"{len(paths)} reference result(s) in {args.leaderboard_dir} were made by code in this "
+        "repository's history with the shipped recipes."
+    )
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     from landbench.leaderboard.submission import validate_submission
 
     sub = validate_submission(args.submission, root=args.root, leaderboard_dir=args.leaderboard_dir)
     for name, dataset in sorted(sub.datasets.items()):
+        seeds = sub.predictions[name]
+        per_seed = "" if list(seeds) == [None] else f" for each of seeds {sorted(seeds)}"
         print(
-            f"{name}: {len(sub.predictions[name])} masks for the test split "
+            f"{name}: {len(dataset.ids)} masks{per_seed} for the test split "
             f"{dataset.manifest.version} (manifest {dataset.manifest.sha256[:12]})."
         )
     print(f"Submission {args.submission} (entry {sub.entry!r}) is valid.")
@@ -46,11 +77,25 @@ def _submit(args: argparse.Namespace) -> int:
     path = submit(args.submission, args.leaderboard_dir, root=args.root, progress=not args.quiet)
     record = json.loads(path.read_text(encoding="utf-8"))
     for name, result in sorted(record["results"].items()):
-        metrics, intervals = result["evaluation"]["metrics"], result["evaluation"]["intervals"]
-        low, high = intervals["f1"]
-        print(f"{name}: pooled F1 {metrics['f1']:.4f} [{low:.4f}, {high:.4f}]")
+        for item in result["seeds"]:
+            ev = item["evaluation"]
+            low, high = ev["intervals"]["f1"]
+            seed = "" if item["seed"] is None else f" seed {item['seed']}"
+            print(
+                f"{name}{seed}: pooled F1 {_num(ev['metrics']['f1'])} [{_num(low)}, {_num(high)}]"
+            )
+        summary = result["summary"]
+        if summary["n_seeds"] > 1:
+            print(
+                f"{name}: pooled F1 over {summary['n_seeds']} seeds {_num(summary['f1_mean'])} "
+                f"± {_num(summary['f1_std'])}"
+            )
     print(f"Wrote {path}. Run `landbench leaderboard render` to update the tables.")
     return 0
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -85,6 +130,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="dataset option to record, repeatable (e.g. --set size=32 --set n=40 for synth)",
     )
     p.add_argument("--entry", help="entry name, if already chosen (else marked FILL ME)")
+    p.add_argument(
+        "--seeds",
+        metavar="N,N,...",
+        help="training seeds: PREDICTIONS holds one seed-<N>/ folder of masks per seed "
+        "(submission schema 2); without it, PREDICTIONS holds one seed's masks",
+    )
     p.set_defaults(func=_init)
 
     p = sub.add_parser("validate", help="check a submission and list every problem")
@@ -112,3 +163,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write nothing; fail if an entry is invalid or a rendered file is out of date",
     )
     p.set_defaults(func=_render)
+
+    p = sub.add_parser(
+        "check",
+        help="refuse reference results not made by this repository's code and recipes",
+        description="In a git checkout: every result under LEADERBOARD/results/ must record a "
+        "code commit in the repository's history and a config equal to its shipped recipe.",
+    )
+    p.add_argument("--leaderboard-dir", default="leaderboard", help="leaderboard folder")
+    p.set_defaults(func=_check)

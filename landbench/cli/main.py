@@ -10,24 +10,40 @@ clear line (no traceback) with exit code 2.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from landbench._version import __version__
+from landbench.cli import (
+    check_data,
+    compare,
+    datasets,
+    demo,
+    evaluate,
+    hub,
+    leaderboard,
+    models,
+    train,
+    transfer,
+)
 from landbench.core.errors import LandbenchError
 
-# Modules that define command groups, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "landbench.cli.datasets",  # datasets list|info|verify|download|import|export, cite
-    "landbench.cli.models",  # models list|info
-    "landbench.cli.train",  # train
-    "landbench.cli.evaluate",  # evaluate, reproduce
-    "landbench.cli.leaderboard",  # leaderboard init|validate|submit|render
-    "landbench.cli.hub",  # hub build|validate|push
-    "landbench.cli.demo",  # demo
+# Command groups, in the order ``--help`` lists them. Each module is light at import time (heavy
+# libraries load inside its handlers), so ``landbench --help`` stays fast.
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    datasets,  # datasets list|info|verify|download|import|export, cite
+    check_data,  # check-data
+    models,  # models list|info
+    train,  # train
+    evaluate,  # evaluate, predict, reproduce
+    compare,  # compare
+    transfer,  # transfer
+    leaderboard,  # leaderboard init|validate|submit|render|check
+    hub,  # hub build|validate|push
+    demo,  # demo
 )
 
 
@@ -40,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"landbench {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
     return parser
 
 

@@ -1,7 +1,9 @@
 """``landbench models list|info``: the zoo, straight from the registry.
 
-``landbench models list --markdown`` prints the zoo table of the README (name, inputs used,
-parameters of the default config, reference), so the README never drifts from the code.
+``landbench models list --markdown`` prints the zoo table of the README (name, family, bands read,
+how the bands are routed, parameters of the default config, reference), so the README never
+drifts from the code. Every model is created for a band set (default R, G, B, DEM); "all" means
+it reads every band of that set.
 """
 
 from __future__ import annotations
@@ -36,17 +38,6 @@ def register(subparsers: Any) -> None:
     info_parser.set_defaults(func=_info)
 
 
-def count_parameters(name: str, **kwargs: Any) -> int:
-    """Parameters of ``create_model(name, **kwargs)``, built on the meta device (no memory)."""
-    import torch
-
-    from landbench.models.registry import create_model
-
-    with torch.device("meta"):
-        model = create_model(name, **kwargs)
-    return sum(p.numel() for p in model.parameters())
-
-
 def _format_count(n: int) -> str:
     if n >= 1_000_000:
         return f"{n / 1e6:.1f} M"
@@ -55,24 +46,28 @@ def _format_count(n: int) -> str:
     return str(n)
 
 
-def _inputs(bands: tuple[str, ...]) -> str:
+def _inputs(bands: tuple[str, ...] | None) -> str:
+    if bands is None:
+        return "all"
     return ", ".join(bands) if bands else "none"
 
 
 def zoo_table() -> str:
-    """The Markdown table of the zoo: name, inputs used, parameters (default config), reference."""
-    from landbench.models.registry import list_models, model_info
+    """The Markdown table of the zoo: name, family, bands read and how, parameters, reference."""
+    from landbench.models.registry import count_parameters, list_models, model_info
 
     lines = [
-        "| model | inputs used | parameters (default config) | trained by | reference |",
-        "|---|---|---|---|---|",
+        "| model | family | bands read | band groups | parameters (default config, R, G, B, DEM) "
+        "| trained by | reference |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in list_models():
         info = model_info(name)
         trained = "gradient descent" if info.trainable else "`fit` on train"
         params = _format_count(count_parameters(name))
         lines.append(
-            f"| `{name}` | {_inputs(info.bands_used)} | {params} | {trained} | {info.reference} |"
+            f"| `{name}` | {info.family} | {_inputs(info.bands_used)} | {info.band_groups} | "
+            f"{params} | {trained} | {info.reference} |"
         )
     return "\n".join(lines)
 
@@ -85,7 +80,7 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     for name in list_models():
         info = model_info(name)
-        print(f"{name:24s} {_inputs(info.bands_used):16s} {info.summary}")
+        print(f"{name:24s} {info.family:10s} {_inputs(info.bands_used):10s} {info.summary}")
     return 0
 
 
@@ -103,7 +98,9 @@ def describe(name: str) -> dict[str, Any]:
     return {
         "name": name,
         "summary": info.summary,
-        "inputs_used": list(info.bands_used),
+        "family": info.family,
+        "inputs_used": None if info.bands_used is None else list(info.bands_used),
+        "band_groups": info.band_groups,
         "trainable": info.trainable,
         "reference": info.reference,
         "options": json.loads(json.dumps(options, default=str)),
@@ -119,7 +116,12 @@ def _info(args: argparse.Namespace) -> int:
         print(json.dumps(facts, indent=2))
         return 0
     print(f"{facts['name']}: {facts['summary']}")
-    print(f"  inputs used:       {_inputs(tuple(facts['inputs_used']))}")
+    used = facts["inputs_used"]
+    print(f"  family:            {facts['family']}")
+    print(
+        f"  bands read:        {_inputs(None if used is None else tuple(used))} (of its band set)"
+    )
+    print(f"  band groups:       {facts['band_groups']}")
     print(f"  trained by:        {'gradient descent' if facts['trainable'] else 'fit on train'}")
     print(f"  reference:         {facts['reference']}")
     print(f"  parameters:        {facts['parameters']:,} (default config)")

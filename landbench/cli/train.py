@@ -1,8 +1,16 @@
-"""``landbench train``: run a training recipe from a YAML config."""
+"""``landbench train``: run a training recipe from a YAML config.
+
+Recipe keys are overridden with jsonargparse-style dotted flags, as in LightningCLI
+(``--trainer.max_epochs 50``, ``--mixup.mode off``, ``--model.kwargs '{size: small}'``);
+``--set KEY=VALUE`` sets a dataset option (``data.dataset_kwargs.KEY``), as in every command.
+"""
 
 from __future__ import annotations
 
 import argparse
+
+RECIPE_DEST = "recipe:"
+"""Prefix of the argparse destinations of the dotted recipe flags."""
 
 
 def _devices(value: str) -> int | str | list[int]:
@@ -17,23 +25,28 @@ def _devices(value: str) -> int | str | list[int]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` command."""
+    from landbench.training.config import recipe_keys  # dataclasses only: no parser imported
+
     parser = subparsers.add_parser(
         "train",
+        usage="landbench train --config PATH [--set KEY=VALUE] [--out DIR] [--resume] "
+        "[--SECTION.KEY VALUE ...] [--devices ...]",
         help="train a model from a YAML config (Mixup, transfer learning, any devices)",
         description=(
             "Train a zoo model from a YAML recipe (see baselines/configs/README.md) and write a "
             "run folder: config.yaml, run.json, metrics.csv, checkpoints/, model.safetensors. "
-            "Model selection and early stopping use the validation split only."
+            "Model selection and early stopping use the validation split only. Any recipe key "
+            "can be overridden with its dotted flag, e.g. --trainer.max_epochs 50."
         ),
     )
     parser.add_argument("--config", required=True, metavar="PATH", help="YAML config file")
     parser.add_argument(
         "--set",
-        dest="overrides",
+        dest="dataset_options",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config value, e.g. --set trainer.max_epochs=5 --set mixup.mode=off "
+        help="dataset option (data.dataset_kwargs.KEY), e.g. --set preset=hokkaido --set n=40 "
         "(repeatable; values are read as YAML)",
     )
     parser.add_argument(
@@ -51,32 +64,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--precision", help="Lightning precision: 32-true, 16-mixed, bf16-mixed, ..."
     )
+    recipe = parser.add_argument_group(
+        "recipe keys",
+        "override one key of the recipe, e.g. --trainer.max_epochs 50, --mixup.mode off, "
+        "--model.kwargs '{size: small}'; values are parsed for the key's type (schema: "
+        "baselines/configs/README.md)",
+    )
+    for key in recipe_keys():
+        recipe.add_argument(
+            f"--{key}", dest=f"{RECIPE_DEST}{key}", metavar="VALUE", default=argparse.SUPPRESS
+        )
     parser.set_defaults(func=_train)
 
 
+def recipe_overrides(args: argparse.Namespace) -> list[str]:
+    """The dotted recipe flags given on the command line, as ``KEY=VALUE`` for the parser."""
+    return [
+        f"{dest[len(RECIPE_DEST) :]}={value}"
+        for dest, value in vars(args).items()
+        if dest.startswith(RECIPE_DEST)
+    ]
+
+
 def _train(args: argparse.Namespace) -> int:
+    from landbench.cli.options import parse_set_options
     from landbench.training.runner import train
 
-    run_dir = train(
+    train(
         args.config,
         out_dir=args.out,
-        overrides=args.overrides,
+        overrides=recipe_overrides(args),
+        dataset_kwargs=parse_set_options(args.dataset_options),
         resume=args.resume,
         devices=args.devices,
         accelerator=args.accelerator,
         strategy=args.strategy,
         precision=args.precision,
         num_nodes=args.num_nodes,
+        verbose=bool(getattr(args, "verbose", False)),
     )
-    import json
-
-    from landbench.training.runner import is_global_rank_zero
-
-    if not is_global_rank_zero():  # DDP worker processes re-run the command: report once
-        return 0
-    info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    best = info.get("best_metrics") or {}
-    f1 = best.get("val_f1")
-    summary = f"best val_f1 {f1:.4f} at epoch {info.get('best_epoch')}" if f1 is not None else ""
-    print(f"run folder: {run_dir} ({info.get('status')}{', ' + summary if summary else ''})")
     return 0

@@ -1,47 +1,41 @@
-"""landbench datasets: one module per dataset, plus splits and the shared base class.
+"""landbench datasets: one module per dataset, plus splits, the registry and the shared bases.
 
-Names are imported on first use (PEP 562), so ``import landbench`` and ``landbench --help`` do
-not pay for importing torch and torchgeo.
+Importing this package imports every dataset module (and so torch and torchgeo), which registers
+each dataset class under its name. ``import landbench`` does not import this package until
+``landbench.load`` or ``landbench.list_datasets`` is first used.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-from landbench.datasets.registry import dataset_class, list_datasets, load
+from landbench.datasets.registry import (
+    DATASETS,
+    dataset_class,
+    list_datasets,
+    load,
+    register_dataset,
+)
 from landbench.datasets.splits import SPLITS, SplitManifest
 
-if TYPE_CHECKING:
-    from landbench.datasets.base import ALL_BANDS, LandslideDataset
-    from landbench.datasets.bijie import Bijie
-    from landbench.datasets.hokkaido import Hokkaido
-
-_LAZY = {
-    "ALL_BANDS": "landbench.datasets.base",
-    "LandslideDataset": "landbench.datasets.base",
-    "Bijie": "landbench.datasets.bijie",
-    "Hokkaido": "landbench.datasets.hokkaido",
-}
+from landbench.datasets.base import ALL_BANDS, LandslideDataset  # isort: skip
+from landbench.datasets.bijie import Bijie  # isort: skip
+from landbench.datasets.hokkaido import Hokkaido  # isort: skip
+from landbench.datasets.landslide4sense import Landslide4Sense  # isort: skip
+from landbench.datasets.folder import FolderDataset  # isort: skip
+from landbench.datasets.synthetic import LandslideSynth  # isort: skip
 
 __all__ = [
     "ALL_BANDS",
+    "DATASETS",
+    "FolderDataset",
     "SPLITS",
     "Bijie",
     "Hokkaido",
+    "Landslide4Sense",
     "LandslideDataset",
+    "LandslideSynth",
     "SplitManifest",
     "dataset_class",
     "list_datasets",
     "load",
+    "register_dataset",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

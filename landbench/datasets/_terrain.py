@@ -63,13 +63,6 @@ def slope_deg(dem: np.ndarray, gsd: float) -> np.ndarray:
     return np.degrees(np.arctan(np.hypot(gx, gy)))
 
 
-def aspect_deg(dem: np.ndarray, gsd: float) -> np.ndarray:
-    """Aspect (the compass direction a slope faces, clockwise from north) in degrees [0, 360)."""
-    gy, gx = gradient(dem, gsd)
-    # Downslope vector is -grad; north is -row. Facing direction: east = -gx, north = +gy.
-    return np.degrees(np.arctan2(-gx, gy)) % 360.0
-
-
 def hillshade(dem: np.ndarray, gsd: float, azimuth: float, altitude: float) -> np.ndarray:
     """Lambertian illumination ``cos(incidence)`` in [0, 1] for a sun at azimuth/altitude (deg)."""
     gy, gx = gradient(dem, gsd)

@@ -15,9 +15,15 @@ archive extracts to::
 
 Stems are a letter prefix and a number with gaps (``df003``, ``hz001``, ``ddfgf10157``); the same
 stem names one sample across folders. The official release has 770 landslide and 2003
-non-landslide samples. No segmentation split was published, so landbench defines split ``v1``:
-each class is split 70/10/20 into train/val/test by :func:`landbench.datasets.splits.assign_splits`
-(a pure function of the stems, exact counts per class).
+non-landslide samples. No segmentation split was published, so landbench defines one. Split
+``v2`` (the default) places each stem by its own SHA-256 against 70/10/20 thresholds, per class
+(:func:`landbench.datasets.splits.assign_by_hash`): a sample's split never depends on which other
+files are present. Split ``v1`` (exact 70/10/20 counts per class by ranking the hashes,
+:func:`~landbench.datasets.splits.assign_splits`) moved samples when files were added or removed;
+it stays loadable with ``split_version="v1"`` to reproduce older results.
+
+Known leakage risk: tiles are cut from a few regions and neighbouring tiles of one region fall in
+different splits, so test scores are optimistic about a new region.
 
 No licence is stated upstream; landbench does not re-host the data. Get it from
 http://gpcv.whu.edu.cn/data/Bijie_pages.html.
@@ -34,14 +40,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from landbench.core.errors import DatasetNotFoundError, InvalidDataError, LandbenchError
-from landbench.datasets import download as dl
-from landbench.datasets.base import (
-    ALL_BANDS,
-    LandslideDataset,
-    VerificationReport,
-    warn_once,
+from landbench.core.errors import (
+    ConfigError,
+    DatasetNotFoundError,
+    InvalidDataError,
+    LandbenchError,
 )
+from landbench.datasets.base import DemStats, RealLandslideDataset
 from landbench.datasets.io import (
     list_files,
     mask_to_binary,
@@ -49,11 +54,30 @@ from landbench.datasets.io import (
     read_png,
     resample_to,
 )
-from landbench.datasets.splits import SplitManifest, assign_splits
+from landbench.datasets.registry import register_dataset
+from landbench.datasets.splits import SplitManifest, assign_by_hash, assign_splits
 
 LANDSLIDE = "landslide"
 NON_LANDSLIDE = "non-landslide"
 CLASSES: tuple[str, ...] = (LANDSLIDE, NON_LANDSLIDE)
+
+JI_2020 = """@article{ji2020bijie,
+  author    = {Ji, Shunping and Yu, Dawen and Shen, Chaoyong and Li, Weile and Xu, Qiang},
+  title     = {Landslide detection from an open satellite imagery and digital elevation model
+               dataset using attention boosted convolutional neural networks},
+  journal   = {Landslides},
+  volume    = {17},
+  number    = {6},
+  pages     = {1337--1352},
+  year      = {2020},
+  doi       = {10.1007/s10346-020-01353-2}
+}"""
+
+SPLIT_RULES: dict[str, str] = {
+    "v1": "ranked hash, exact 70/10/20 counts per class (moves samples when files change)",
+    "v2": "per-id hash against 70/10/20 thresholds per class (a sample never moves)",
+}
+"""Bijie split versions and their rules (see :mod:`landbench.datasets.splits`)."""
 
 _POLYGON_HEADER = ("landslide instance name:", "landslide instance polygon boundary coordinates")
 
@@ -134,7 +158,8 @@ def read_polygon(path: str | os.PathLike[str]) -> np.ndarray:
     return ring
 
 
-class Bijie(LandslideDataset):
+@register_dataset
+class Bijie(RealLandslideDataset):
     """Bijie landslide dataset (Ji et al. 2020): RGB + DEM tiles with landslide masks.
 
     Each sample is ``{"image": float32 [C, H, W], "mask": int64 [H, W], "id": str}`` with the
@@ -145,13 +170,15 @@ class Bijie(LandslideDataset):
 
     Args:
         root: folder holding ``Bijie-landslide-dataset/`` (or the archive ``filename``).
-        split: ``"train"``, ``"val"`` or ``"test"`` of split ``v1``.
-        bands: bands to return, in order, from ``("R", "G", "B", "DEM")``.
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        bands: bands to return, in order, from ``("R", "G", "B", "DEM")`` (aliases accepted).
         transforms: a function applied to each sample dict.
         download: fetch the archive if absent (only when :attr:`url` is known; otherwise the
             error says where to get it).
         checksum: verify the archive's md5 before extracting it.
         polygons: add each landslide's boundary as ``sample["polygon"]``.
+        split_version: ``"v2"`` (default, per-id hash) or ``"v1"`` (ranked hash, for older
+            results); see :data:`SPLIT_RULES`.
 
     Raises:
         DatasetNotFoundError: if the files are absent (the message says where to get them).
@@ -163,43 +190,45 @@ class Bijie(LandslideDataset):
     """
 
     name = "bijie"
-    url: ClassVar[str | None] = None
-    """Direct archive URL; None because upstream offers none with a stable checksum."""
-    md5: ClassVar[str | None] = None
+    title = "Bijie"
+    split_version: ClassVar[str] = "v2"
+    split_versions: ClassVar[tuple[str, ...]] = tuple(SPLIT_RULES)
     filename: ClassVar[str] = "Bijie-landslide-dataset.zip"
     directory: ClassVar[str] = "Bijie-landslide-dataset"
     homepage: ClassVar[str] = "http://gpcv.whu.edu.cn/data/Bijie_pages.html"
     official_counts: ClassVar[dict[str, int]] = {LANDSLIDE: 770, NON_LANDSLIDE: 2003}
     fractions: ClassVar[dict[str, float]] = {"train": 0.7, "val": 0.1, "test": 0.2}
+    """Share of each class in train, val and test."""
+    dem_units: ClassVar[str] = (
+        "raw PNG values (8- or 16-bit; units and offset undocumented upstream); dem_relative "
+        "subtracts each tile's mean raw value"
+    )
+    citation: ClassVar[str] = JI_2020
+    events: ClassVar[tuple[str, ...]] = ("bijie-2018",)
+    """Landslide events the masks map: an inventory of Bijie imaged in 2018 (many triggers)."""
 
     def __init__(
         self,
         root: str | os.PathLike[str] = "data",
         split: str = "train",
-        bands: Sequence[str] = ALL_BANDS,
+        bands: Sequence[str] | None = None,
         transforms: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         download: bool = False,
         checksum: bool = False,
         polygons: bool = False,
+        split_version: str | None = None,
     ) -> None:
-        super().__init__(split=split, bands=bands, transforms=transforms)
-        self.root = Path(root)
-        self.download = download
-        self.checksum = checksum
-        self.polygons = polygons
-        self._verify()
-        self.files = self.scan(self.root, strict=True)
-        self._manifest = self._build_manifest(self.files)
-        counts = self.class_counts(self.files)
-        if counts != self.official_counts:
-            warn_once(
-                (self.name, str(self.root.resolve())),
-                f"Bijie in {self.root / self.directory} has {counts[LANDSLIDE]} landslide and "
-                f"{counts[NON_LANDSLIDE]} non-landslide samples; the official release has "
-                f"{self.official_counts[LANDSLIDE]} and {self.official_counts[NON_LANDSLIDE]}. "
-                "Loading what is there; its split manifest differs from the official one. Run "
-                f"`landbench datasets verify bijie --root {self.root}` for details.",
+        version = self.split_version if split_version is None else split_version
+        if version not in self.split_versions:
+            raise ConfigError(
+                f"Unknown Bijie split_version {version!r}; valid: {', '.join(self.split_versions)}."
             )
+        super().__init__(root, split, bands, transforms, download, checksum)
+        self.split_version = version
+        self.polygons = polygons
+        self.files = self.scan(self.root, strict=True)
+        self._manifest = self._build_manifest(self.files, version)
+        self._warn_if_partial(self.class_counts(self.files))
 
     @classmethod
     def how_to_get(cls, root: str | os.PathLike[str]) -> str:
@@ -208,18 +237,6 @@ class Bijie(LandslideDataset):
             f"Download the Bijie landslide dataset from {cls.homepage} (Ji et al. 2020), then "
             f"extract it so that {Path(root) / cls.directory / 'landslide' / 'image'} exists, or "
             f"save the archive as {Path(root) / cls.filename} and load again to extract it."
-        )
-
-    def _verify(self) -> None:
-        dl.prepare(
-            self.root,
-            self.directory,
-            self.filename,
-            self.url,
-            self.md5,
-            download_allowed=self.download,
-            checksum=self.checksum,
-            how_to_get=self.how_to_get(self.root),
         )
 
     @classmethod
@@ -306,14 +323,17 @@ class Bijie(LandslideDataset):
         return counts
 
     @classmethod
-    def _build_manifest(cls, files: dict[str, BijieFiles]) -> SplitManifest:
+    def _build_manifest(
+        cls, files: dict[str, BijieFiles], version: str | None = None
+    ) -> SplitManifest:
+        version = cls.split_version if version is None else version
         by_class = {c: [s for s, f in files.items() if f.label == c] for c in CLASSES}
-        splits = assign_splits(cls.name, cls.split_version, by_class, cls.fractions)
-        return SplitManifest(cls.name, cls.split_version, splits)
+        assign = assign_splits if version == "v1" else assign_by_hash
+        return SplitManifest(cls.name, version, assign(cls.name, version, by_class, cls.fractions))
 
     @property
     def manifest(self) -> SplitManifest:
-        """Split ``v1`` of the files present: sorted stems per split, with its ``sha256``."""
+        """The split of the files present: sorted stems per split, with its ``sha256``."""
         return self._manifest
 
     def is_landslide(self, sample_id: str) -> bool:
@@ -361,44 +381,23 @@ class Bijie(LandslideDataset):
         return sample
 
     @classmethod
-    def verify(cls, root: str | os.PathLike[str]) -> VerificationReport:
-        """Check a Bijie folder against the official release, reading every file.
+    def _inspect(
+        cls, root: Path, problems: list[str]
+    ) -> tuple[dict[str, int], SplitManifest, DemStats]:
+        """Read every Bijie file and report what is wrong.
 
-        Reports per-class counts against 770 + 2003, images without DEM or mask, DEMs, masks and
-        polygons without an image, unreadable files, size mismatches, mask values outside
-        {0, 255}, malformed polygons, and the stored DEM dtype and raw value range.
-
-        Raises:
-            DatasetNotFoundError: if the folder is absent.
+        Finds images without DEM or mask, orphans, unreadable files, size mismatches, mask values
+        outside {0, 255} and malformed polygons; records the DEM dtype and raw value range.
         """
-        root = Path(root)
-        if not (root / cls.directory).is_dir():
-            raise DatasetNotFoundError(
-                f"{root / cls.directory} does not exist. " + cls.how_to_get(root)
-            )
-        problems: list[str] = []
         files = cls.scan(root, strict=False, problems=problems)
-        counts = cls.class_counts(files)
-        count_problems = []
-        for label in CLASSES:
-            diff = counts[label] - cls.official_counts[label]
-            if diff:
-                word = "more" if diff > 0 else "fewer"
-                count_problems.append(
-                    f"{label}: {counts[label]} samples, {abs(diff)} {word} than the official "
-                    f"{cls.official_counts[label]}"
-                )
-        problems[:0] = count_problems
-        dtypes: dict[str, int] = {}
-        lo, hi = float("inf"), float("-inf")
+        dem_stats = DemStats()
         for f in files.values():
             try:
                 rgb = read_png(f.image, "rgb")
                 shape = tuple(rgb.shape[1:])
                 dtype = png_header(f.dem).dtype
                 dem = read_png(f.dem, "gray")
-                dtypes[dtype] = dtypes.get(dtype, 0) + 1
-                lo, hi = min(lo, float(dem.min())), max(hi, float(dem.max()))
+                dem_stats.add(dtype, float(dem.min()), float(dem.max()))
                 if tuple(dem.shape[1:]) != shape:
                     problems.append(
                         f"{f.dem} is {tuple(dem.shape[1:])} but its image is {shape} "
@@ -414,15 +413,4 @@ class Bijie(LandslideDataset):
                     read_polygon(f.polygon)
             except LandbenchError as err:
                 problems.append(str(err))
-        manifest = cls._build_manifest(files)
-        return VerificationReport(
-            dataset=cls.name,
-            root=root,
-            counts=counts,
-            expected=dict(cls.official_counts),
-            problems=problems,
-            dem_dtypes=dtypes,
-            dem_range=None if lo > hi else (lo, hi),
-            manifest_sha256=manifest.sha256,
-            split_counts=manifest.counts(),
-        )
+        return cls.class_counts(files), cls._build_manifest(files), dem_stats

@@ -16,29 +16,6 @@ from landbench._version import __version__
 from landbench.core.errors import LandbenchError
 from landbench.datasets.registry import dataset_class
 
-JI_2020 = """@article{ji2020bijie,
-  author    = {Ji, Shunping and Yu, Dawen and Shen, Chaoyong and Li, Weile and Xu, Qiang},
-  title     = {Landslide detection from an open satellite imagery and digital elevation model
-               dataset using attention boosted convolutional neural networks},
-  journal   = {Landslides},
-  volume    = {17},
-  number    = {6},
-  pages     = {1337--1352},
-  year      = {2020},
-  doi       = {10.1007/s10346-020-01353-2}
-}"""
-
-LISSAK_CORPETTI_2024 = """@inproceedings{lissak2024hokkaido,
-  author    = {Lissak, Candide and Corpetti, Thomas},
-  title     = {Fusion Network and Open Access Dataset for Landslide Detection: a Comparative
-               Analysis on {Bijie} and {Hokkaido} Datasets},
-  booktitle = {IGARSS 2024 - 2024 IEEE International Geoscience and Remote Sensing Symposium},
-  address   = {Athens, Greece},
-  pages     = {4578--4580},
-  year      = {2024},
-  doi       = {10.1109/IGARSS53475.2024.10641385}
-}"""
-
 LANDBENCH = f"""@software{{landbench,
   author    = {{{{The landbench developers}}}},
   title     = {{landbench: a reproducible benchmark for landslide segmentation from RGB imagery
@@ -47,13 +24,6 @@ LANDBENCH = f"""@software{{landbench,
   year      = {{2026}},
   url       = {{https://github.com/landbench/landbench}}
 }}"""
-
-PAPERS: dict[str, tuple[str, ...]] = {
-    "bijie": (JI_2020,),
-    "hokkaido": (LISSAK_CORPETTI_2024,),
-    "synth": (),
-}
-"""BibTeX of the paper(s) that introduced each dataset (landbench's own is always added)."""
 
 
 def split_line(name: str, root: str | os.PathLike[str] | None = None) -> str:
@@ -64,7 +34,7 @@ def split_line(name: str, root: str | os.PathLike[str] | None = None) -> str:
         root: dataset root; None uses the dataset's default.
 
     Returns:
-        ``% landbench split: <name> v1, manifest sha256 <hex> (train N, val N, test N)``, or a
+        ``% landbench split: <name> <version>, manifest sha256 <hex> (train N, ...)``, or a
         comment saying why the manifest could not be computed.
     """
     cls = dataset_class(name)
@@ -100,6 +70,6 @@ def cite(name: str, root: str | os.PathLike[str] | None = None) -> str:
     Raises:
         ConfigError: if ``name`` is not a registered dataset.
     """
-    dataset_class(name)  # validates the name
-    entries = [*PAPERS.get(name, ()), LANDBENCH]
+    paper = dataset_class(name).citation  # also validates the name
+    entries = [paper, LANDBENCH] if paper else [LANDBENCH]
     return "\n\n".join(entries) + "\n\n" + split_line(name, root) + "\n"

@@ -26,23 +26,13 @@ has one, else the PNG. Samples read from a GeoTIFF carry ``crs`` (:class:`raster
 ``transform`` (:class:`affine.Affine`) of the grid, from the image GeoTIFF or else the DEM's.
 DEM values are raw, nodata cells included (the GSI DEM's nodata value is kept as stored).
 
-Import
-------
-:func:`import_hokkaido` walks an extracted upstream folder and places every raster by split
-(from ``train``/``training``, ``val``/``valid``/``validation``, ``test``/``testing`` in its path),
-role (from words in its name, then its folders, e.g. ``image``/``rgb``/``s2``, ``dem``/
-``elevation``, ``mask``/``label``/``gt``; failing those, from its content: 3 bands is an image,
-one band holding only {0, 1, 255} is a mask, any other single band is a DEM) and id. It fails,
-naming the file, on anything it cannot place, on duplicates and on incomplete samples, and it
-writes nothing until every file has been read and validated; the folder appears atomically.
+The import step that writes this layout from the upstream download is
+:mod:`landbench.datasets.hokkaido_import`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,249 +47,38 @@ from landbench.core.errors import (
     InvalidDataError,
     LandbenchError,
 )
-from landbench.core.io import atomic_directory
-from landbench.datasets import download as dl
-from landbench.datasets.base import ALL_BANDS, LandslideDataset, VerificationReport, warn_once
+from landbench.datasets.base import DemStats, RealLandslideDataset
+from landbench.datasets.hokkaido_import import (
+    DIRECTORY,
+    ROLES,
+    import_hokkaido,
+    plan_import,
+    write_import,
+)
 from landbench.datasets.io import (
     GEOTIFF_SUFFIXES,
     RASTER_SUFFIXES,
     list_files,
     mask_to_binary,
-    png_header,
     read_raster,
     resample_to,
 )
+from landbench.datasets.registry import register_dataset
 from landbench.datasets.splits import SPLITS, SplitManifest
 
-DIRECTORY = "Hokkaido"
-ROLES: tuple[str, ...] = ("image", "dem", "mask")
 FORMATS: tuple[str, ...] = ("auto", "tif", "png")
 _ROLE_NAMES = {"image": "an image", "dem": "a DEM", "mask": "a mask"}
 
-_SPLIT_WORDS = {
-    "train": "train",
-    "training": "train",
-    "val": "val",
-    "valid": "val",
-    "validation": "val",
-    "test": "test",
-    "testing": "test",
-}
-_ROLE_WORDS = {
-    "image": {"image", "images", "img", "imgs", "rgb", "optical", "s2", "sentinel", "sentinel2"},
-    "dem": {"dem", "dems", "elevation", "elev", "dtm", "dsm", "gsi", "height", "altitude"},
-    "mask": {"mask", "masks", "label", "labels", "gt", "groundtruth", "annotation", "annotations"},
-}
-# Files that travel with rasters and carry nothing landbench reads; listed in import.json.
-_SIDECAR_SUFFIXES = (
-    ".aux.xml", ".xml", ".tfw", ".pgw", ".wld", ".prj", ".ovr", ".txt", ".md", ".pdf", ".json",
-    ".csv", ".qml", ".cpg", ".ipynb", ".py",
-)  # fmt: skip
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in re.split(r"[^0-9a-z]+", text.lower()) if w]
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where one upstream file goes in the canonical layout.
-
-    Attributes:
-        source: the upstream file.
-        split: ``"train"``, ``"val"`` or ``"test"``.
-        role: ``"image"``, ``"dem"`` or ``"mask"``.
-        sample_id: the snippet id.
-        suffix: ``".png"`` or ``".tif"``.
-    """
-
-    source: Path
-    split: str
-    role: str
-    sample_id: str
-    suffix: str
-
-    @property
-    def destination(self) -> str:
-        """Path relative to ``root/Hokkaido``."""
-        return f"{self.split}/{self.role}/{self.sample_id}{self.suffix}"
-
-
-def _role_from_content(path: Path) -> str | None:
-    """Image, DEM or mask judged from bands, dtype and values; None if undecidable."""
-    if path.suffix.lower() == ".png":
-        header = png_header(path)
-        if header.color_type in (2, 3, 6):
-            return "image"
-        if header.bit_depth == 16:
-            return "dem"
-    tensor, _ = read_raster(path)
-    if tensor.shape[0] >= 3:
-        return "image"
-    if tensor.shape[0] != 1:
-        return None
-    values = np.unique(tensor).tolist()
-    return "mask" if set(values) <= {0.0, 1.0, 255.0} else "dem"
-
-
-def _place(path: Path, source: Path) -> Placement:
-    rel = path.relative_to(source)
-    folder_words = [_words(part) for part in rel.parts[:-1]]
-    name = path.name[: -len(path.suffix)] if path.suffix else path.name
-    name_words = _words(name)
-    splits = {
-        _SPLIT_WORDS[w] for ws in [*folder_words, name_words] for w in ws if w in _SPLIT_WORDS
-    }
-    if len(splits) != 1:
-        found = f"both {' and '.join(sorted(splits))}" if splits else "no split"
-        raise InvalidDataError(
-            f"Cannot place {path}: its path names {found}; put each file under a train, val or "
-            "test folder (the authors' partition)."
-        )
-    split = splits.pop()
-    role = None
-    # The file name decides first, then the nearest folder, then the content.
-    for words in [name_words, *reversed(folder_words)]:
-        roles = {r for r, vocab in _ROLE_WORDS.items() if vocab.intersection(words)}
-        if len(roles) == 1:
-            role = roles.pop()
-            break
-        if len(roles) > 1:
-            break
-    if role is None:
-        role = _role_from_content(path)
-    if role is None:
-        raise InvalidDataError(
-            f"Cannot place {path}: neither its name, its folders nor its content say whether it "
-            "is an image, a DEM or a mask; rename it (e.g. <id>_dem.tif) and import again."
-        )
-    all_role_words = set().union(*_ROLE_WORDS.values())
-    kept = [w for w in re.split(r"[^0-9A-Za-z]+", name) if w]
-    kept = [w for w in kept if w.lower() not in all_role_words and w.lower() not in _SPLIT_WORDS]
-    if not kept:
-        raise InvalidDataError(
-            f"Cannot place {path}: its name {path.name!r} holds no snippet id once role and split "
-            "words are removed; rename it to <id>_<role>.<ext>."
-        )
-    suffix = ".tif" if path.suffix.lower() in GEOTIFF_SUFFIXES else ".png"
-    return Placement(path, split, role, "_".join(kept), suffix)
-
-
-def plan_import(source: str | os.PathLike[str]) -> tuple[list[Placement], list[Path]]:
-    """Decide where every file of an extracted upstream folder goes, reading and checking each.
-
-    Args:
-        source: the extracted upstream folder.
-
-    Returns:
-        ``(placements, skipped)``: one placement per raster, and the side files that are not
-        rasters (world files, ``.aux.xml``, READMEs), which are not copied.
-
-    Raises:
-        DatasetNotFoundError: if ``source`` is not a folder.
-        InvalidDataError: naming the file, on anything that cannot be placed or is unreadable,
-            on duplicates, on an id in two splits and on an id without image, DEM or mask.
-    """
-    source = Path(source)
-    if not source.is_dir():
-        raise DatasetNotFoundError(f"{source} is not a folder; extract the upstream archive first.")
-    placements: list[Placement] = []
-    skipped: list[Path] = []
-    for path in sorted(p for p in source.rglob("*") if p.is_file()):
-        rel = path.relative_to(source)
-        if any(part.startswith(".") or part == "__MACOSX" for part in rel.parts):
-            continue
-        lower = path.name.lower()
-        if lower.endswith(RASTER_SUFFIXES):
-            placements.append(_place(path, source))
-        elif lower.endswith(_SIDECAR_SUFFIXES):
-            skipped.append(path)
-        elif lower.endswith((".zip", ".tar", ".gz", ".tgz", ".bz2", ".7z", ".rar")):
-            raise InvalidDataError(
-                f"Cannot place {path}: it is an archive; extract it in place and import again."
-            )
-        else:
-            raise InvalidDataError(
-                f"Cannot place {path}: not a PNG or GeoTIFF raster nor a known side file; "
-                "remove it from the folder and import again."
-            )
-    if not placements:
-        raise DatasetNotFoundError(f"{source} holds no PNG or GeoTIFF files to import.")
-    _check_plan(placements)
-    return placements, skipped
-
-
-def _check_plan(placements: list[Placement]) -> None:
-    seen: dict[str, Placement] = {}
-    split_of: dict[str, Placement] = {}
-    roles: dict[str, set[str]] = {}
-    for p in placements:
-        if p.destination in seen:
-            raise InvalidDataError(
-                f"{seen[p.destination].source} and {p.source} both map to {p.destination}; "
-                "remove one."
-            )
-        seen[p.destination] = p
-        first = split_of.setdefault(p.sample_id, p)
-        if first.split != p.split:
-            raise InvalidDataError(
-                f"Snippet {p.sample_id!r} is in two splits: {first.source} ({first.split}) and "
-                f"{p.source} ({p.split})."
-            )
-        roles.setdefault(p.sample_id, set()).add(p.role)
-    for sample_id, have in sorted(roles.items()):
-        missing = [r for r in ROLES if r not in have]
-        if missing:
-            files = ", ".join(str(p.source) for p in placements if p.sample_id == sample_id)
-            raise InvalidDataError(
-                f"Snippet {sample_id!r} has no {' and no '.join(missing)} (found: {files}); add "
-                "the missing file(s) or remove the snippet."
-            )
-    # Read every raster now, so a corrupt file fails the import before anything is written.
-    for p in placements:
-        tensor, _ = read_raster(p.source, "rgb" if p.role == "image" else "gray")
-        if p.role == "mask":
-            mask_to_binary(tensor[0], p.source, values="0/1|0/255")
-
-
-def write_import(placements: list[Placement], skipped: list[Path], dest: Path) -> None:
-    """Copy planned files into ``dest`` (a canonical ``Hokkaido`` folder) with ``import.json``."""
-    records = []
-    for p in placements:
-        target = dest / p.destination
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(p.source, target)
-        records.append({"source": str(p.source), "destination": p.destination,
-                        "md5": dl.md5sum(target)})  # fmt: skip
-    for split in SPLITS:
-        for role in ROLES:
-            (dest / split / role).mkdir(parents=True, exist_ok=True)
-    provenance = {"layout": "landbench hokkaido canonical v1", "files": records,
-                  "skipped": [str(s) for s in skipped]}  # fmt: skip
-    (dest / "import.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
-
-
-def import_hokkaido(source: str | os.PathLike[str], root: str | os.PathLike[str]) -> Path:
-    """Place the files of an extracted upstream Hokkaido folder in the canonical layout.
-
-    Args:
-        source: the folder the upstream archive(s) were extracted to.
-        root: the landbench data root; ``root/Hokkaido`` is created.
-
-    Returns:
-        ``root/Hokkaido``.
-
-    Raises:
-        LandbenchError: if ``root/Hokkaido`` exists (it is never overwritten) or any source file
-            cannot be placed; nothing is written then.
-    """
-    dest = Path(root) / DIRECTORY
-    if dest.exists():
-        raise InvalidDataError(f"{dest} already exists; remove it or import into another --root.")
-    placements, skipped = plan_import(source)
-    with atomic_directory(dest) as tmp:
-        write_import(placements, skipped, tmp)
-    return dest
+LISSAK_CORPETTI_2024 = """@inproceedings{lissak2024hokkaido,
+  author    = {Lissak, Candide and Corpetti, Thomas},
+  title     = {Fusion Network and Open Access Dataset for Landslide Detection: a Comparative
+               Analysis on {Bijie} and {Hokkaido} Datasets},
+  booktitle = {IGARSS 2024 - 2024 IEEE International Geoscience and Remote Sensing Symposium},
+  address   = {Athens, Greece},
+  pages     = {4578--4580},
+  year      = {2024},
+  doi       = {10.1109/IGARSS53475.2024.10641385}
+}"""
 
 
 @dataclass(frozen=True)
@@ -312,17 +91,20 @@ class HokkaidoFiles:
     mask: Path
 
 
-class Hokkaido(LandslideDataset):
+@register_dataset
+class Hokkaido(RealLandslideDataset):
     """Hokkaido landslide dataset (Lissak & Corpetti 2024): Sentinel-2 RGB + GSI DEM snippets.
 
     Each sample is ``{"image": float32 [C, H, W], "mask": int64 [H, W], "id": str}``, values
     raw (8-bit PNG 0-255 or the GeoTIFF's digital numbers; DEM in metres), plus ``crs`` and
-    ``transform`` when read from a GeoTIFF. Split ``v1`` is the authors' partition.
+    ``transform`` when read from a GeoTIFF. Split ``v1`` is the authors' partition: each
+    snippet's split is the folder it is in, whatever other files are present.
 
     Args:
         root: folder holding ``Hokkaido/`` in the canonical layout (see the module docstring).
         split: ``"train"``, ``"val"`` or ``"test"``.
-        bands: bands to return, in order, from ``("R", "G", "B", "DEM")``.
+        bands: bands to return, in order, from ``("R", "G", "B", "DEM")`` (aliases accepted:
+            Sentinel-2 ``B4``, ``B3``, ``B2``).
         transforms: a function applied to each sample dict.
         download: fetch the archive if absent (only when :attr:`url` is known; otherwise the
             error says where to get it and how to import it).
@@ -339,21 +121,28 @@ class Hokkaido(LandslideDataset):
     """
 
     name = "hokkaido"
-    url: ClassVar[str | None] = None
-    """Direct archive URL; None: the files sit on Google Drive without a stable checksum."""
-    md5: ClassVar[str | None] = None
+    title = "Hokkaido"
     filename: ClassVar[str] = "HokkaidoLandslide_dataset.zip"
     directory: ClassVar[str] = DIRECTORY
     homepage: ClassVar[str] = "https://github.com/karstCand/HokkaidoLandslide_dataset"
     official_counts: ClassVar[dict[str, int]] = {"train": 39, "val": 14, "test": 15}
+    """The authors' partition (the paper says 40 / 15 / 20)."""
+    count_unit: ClassVar[str] = "snippets"
     dem_nodata: ClassVar[float | None] = -9999.0
     """Nodata value of the GSI 10 m DEM: kept raw in samples, masked by data modules and models."""
+    dem_units: ClassVar[str] = (
+        "metres above sea level (GSI 10 m DEM, -9999 = nodata); dem_relative subtracts each "
+        "tile's mean elevation over valid cells"
+    )
+    citation: ClassVar[str] = LISSAK_CORPETTI_2024
+    events: ClassVar[tuple[str, ...]] = ("iburi-2018",)
+    """Landslide events the masks map (datasets sharing one are not independent)."""
 
     def __init__(
         self,
         root: str | os.PathLike[str] = "data",
         split: str = "train",
-        bands: Sequence[str] = ALL_BANDS,
+        bands: Sequence[str] | None = None,
         transforms: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         download: bool = False,
         checksum: bool = False,
@@ -361,42 +150,31 @@ class Hokkaido(LandslideDataset):
         dem_format: str = "auto",
         mask_format: str = "auto",
     ) -> None:
-        super().__init__(split=split, bands=bands, transforms=transforms)
         formats = {"image": image_format, "dem": dem_format, "mask": mask_format}
         for role, fmt in formats.items():
             if fmt not in FORMATS:
                 raise ConfigError(f"Unknown {role}_format {fmt!r}; valid: {', '.join(FORMATS)}.")
-        self.root = Path(root)
-        self.download = download
-        self.checksum = checksum
-        dl.prepare(
-            self.root,
-            self.directory,
-            self.filename,
-            self.url,
-            self.md5,
-            download_allowed=download,
-            checksum=checksum,
-            how_to_get=self.how_to_get(self.root),
-            place=lambda extracted, staging: write_import(*plan_import(extracted), staging),
-        )
+        super().__init__(root, split, bands, transforms, download, checksum)
         self.files = self.scan(self.root, formats)
-        self._manifest = SplitManifest(
-            self.name,
-            self.split_version,
-            {s: [i for i, f in self.files.items() if f.split == s] for s in SPLITS},
+        self._manifest = self._build_manifest(self.files)
+        self._warn_if_partial(self._manifest.counts())
+
+    def _importer(self) -> Callable[[Path, Path], None]:
+        """The upstream archive has its own layout: place its files by role, split and id."""
+        return lambda extracted, staging: write_import(*plan_import(extracted), staging)
+
+    @classmethod
+    def import_files(cls, source: str | os.PathLike[str], root: str | os.PathLike[str]) -> Path:
+        """Import an extracted upstream folder: :func:`~.hokkaido_import.import_hokkaido`."""
+        return import_hokkaido(source, root)
+
+    @classmethod
+    def _build_manifest(cls, files: dict[str, HokkaidoFiles]) -> SplitManifest:
+        return SplitManifest(
+            cls.name,
+            cls.split_version,
+            {s: [i for i, f in files.items() if f.split == s] for s in SPLITS},
         )
-        counts = self._manifest.counts()
-        if counts != self.official_counts:
-            warn_once(
-                (self.name, str(self.root.resolve())),
-                f"Hokkaido in {self.root / self.directory} has "
-                + ", ".join(f"{n} {s}" for s, n in counts.items())
-                + " snippets; the authors' partition has "
-                + ", ".join(f"{n} {s}" for s, n in self.official_counts.items())
-                + ". Loading what is there; run "
-                f"`landbench datasets verify hokkaido --root {self.root}` for details.",
-            )
 
     @classmethod
     def how_to_get(cls, root: str | os.PathLike[str]) -> str:
@@ -514,33 +292,17 @@ class Hokkaido(LandslideDataset):
         return sample
 
     @classmethod
-    def verify(cls, root: str | os.PathLike[str]) -> VerificationReport:
-        """Check a canonical Hokkaido folder against the authors' 39/14/15 partition.
+    def _inspect(
+        cls, root: Path, problems: list[str]
+    ) -> tuple[dict[str, int], SplitManifest, DemStats]:
+        """Read every raster present, in both formats, not only the ones loaded by default.
 
-        Reads every file; reports per-split counts, incomplete snippets, unreadable files, size
-        mismatches, invalid masks and the DEM dtype and raw value range.
+        Reports incomplete snippets, unreadable files, size mismatches and invalid masks, and
+        records the DEM dtype and raw value range (nodata cells left out).
         """
-        root = Path(root)
-        if not (root / cls.directory).is_dir():
-            raise DatasetNotFoundError(
-                f"{root / cls.directory} does not exist. " + cls.how_to_get(root)
-            )
-        problems: list[str] = []
         files = cls.scan(root, problems=problems)
-        manifest = SplitManifest(
-            cls.name,
-            cls.split_version,
-            {s: [i for i, f in files.items() if f.split == s] for s in SPLITS},
-        )
-        counts = manifest.counts()
-        count_problems = [
-            f"{s}: {counts[s]} snippets, the authors' partition has {n}"
-            for s, n in cls.official_counts.items()
-            if counts[s] != n
-        ]
-        problems[:0] = count_problems
-        dtypes: dict[str, int] = {}
-        lo, hi = float("inf"), float("-inf")
+        manifest = cls._build_manifest(files)
+        dem_stats = DemStats()
         base = root / cls.directory
         for split in SPLITS:
             # Every raster present is read, in both formats, not only the ones loaded by default.
@@ -578,22 +340,13 @@ class Hokkaido(LandslideDataset):
                             except LandbenchError as err:
                                 problems.append(str(err))
                             continue
-                        dtypes[array.dtype.name] = dtypes.get(array.dtype.name, 0) + 1
                         values = array.astype(np.float64)
                         valid = np.isfinite(values)
                         if meta.get("nodata") is not None:
                             valid &= values != meta["nodata"]  # real elevations only
                         if valid.any():
-                            lo = min(lo, float(values[valid].min()))
-                            hi = max(hi, float(values[valid].max()))
-        return VerificationReport(
-            dataset=cls.name,
-            root=root,
-            counts=counts,
-            expected=dict(cls.official_counts),
-            problems=problems,
-            dem_dtypes=dtypes,
-            dem_range=None if lo > hi else (lo, hi),
-            manifest_sha256=manifest.sha256,
-            split_counts=counts,
-        )
+                            low, high = values[valid].min(), values[valid].max()
+                            dem_stats.add(array.dtype.name, float(low), float(high))
+                        else:
+                            dem_stats.add(array.dtype.name, float("inf"), float("-inf"))
+        return manifest.counts(), manifest, dem_stats

@@ -26,15 +26,18 @@ transform      list of 6 float64          affine ``(a, b, c, d, e, f)``, georefe
 ``datasets.load_dataset`` decodes the three images to PIL images (``np.asarray`` gives the
 arrays above); :mod:`landbench.datasets.hub_reader` turns a row back into the landbench sample dict,
 bit-identical to what the raw loader returns.
+
+Datasets whose bands are not R, G, B, DEM (Landslide4Sense's 14 bands, a folder dataset's own)
+are stored as *multi-band* builds: no ``dem`` column, and ``image`` is an ``Array3D`` of float32
+``[C, H, W]`` holding every band in the order the build record's ``bands`` lists, values exactly
+as the raw loader returns them (``image_shape`` in the record; every sample has that shape).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,7 @@ import torch
 from PIL import Image
 
 from landbench.core.errors import DatasetNotFoundError, InvalidDataError
+from landbench.core.io import sha256_file  # re-exported: builds and weights hash through it
 from landbench.datasets.hub_errors import ShardChecksumError
 
 CARD_FILE = "README.md"
@@ -53,6 +57,10 @@ DATA_DIR = "data"
 FORMAT_VERSION = 1
 
 BASE_COLUMNS: tuple[str, ...] = ("id", "image", "dem", "mask", "is_landslide")
+MULTIBAND_COLUMNS: tuple[str, ...] = ("id", "image", "mask", "is_landslide")
+"""Columns of a multi-band build (bands other than R, G, B, DEM): the image is one array."""
+RGB_DEM_BANDS: tuple[str, ...] = ("R", "G", "B", "DEM")
+"""The bands a classic build stores as an RGB PNG and a float32 TIFF."""
 GEO_COLUMNS: tuple[str, ...] = ("crs", "transform")
 
 ROWS_PER_GROUP = 64
@@ -67,34 +75,40 @@ def shard_name(split: str, index: int, count: int) -> str:
     return f"{DATA_DIR}/{split}-{index:05d}-of-{count:05d}.parquet"
 
 
-def hub_features(georeferenced: bool) -> Any:
+def hub_features(georeferenced: bool, image_shape: Sequence[int] | None = None) -> Any:
     """The ``datasets.Features`` of a build's rows.
 
     Args:
         georeferenced: whether to add the ``crs`` and ``transform`` columns.
+        image_shape: ``[C, H, W]`` of a multi-band build's ``image`` array; None for a classic
+            R, G, B PNG + DEM TIFF build.
     """
-    from datasets import Features, Image, Sequence, Value
+    from datasets import Array3D, Features, Image, Sequence, Value
 
-    features = {
-        "id": Value("string"),
-        "image": Image(),
-        "dem": Image(),
-        "mask": Image(),
-        "is_landslide": Value("bool"),
-    }
+    if image_shape is None:
+        features = {
+            "id": Value("string"),
+            "image": Image(),
+            "dem": Image(),
+            "mask": Image(),
+            "is_landslide": Value("bool"),
+        }
+    else:
+        features = {
+            "id": Value("string"),
+            "image": Array3D(shape=tuple(int(n) for n in image_shape), dtype="float32"),
+            "mask": Image(),
+            "is_landslide": Value("bool"),
+        }
     if georeferenced:
         features["crs"] = Value("string")
         features["transform"] = Sequence(Value("float64"), length=6)
     return Features(features)
 
 
-def sha256_file(path: str | os.PathLike[str], chunk: int = 2**20) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+def record_features(record: Mapping[str, Any]) -> Any:
+    """The ``datasets.Features`` of the build described by a build record."""
+    return hub_features(record["georeferenced"], record.get("image_shape"))
 
 
 def format_checksums(checksums: Mapping[str, str]) -> str:
@@ -228,18 +242,27 @@ def encode_dem(dem: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def encode_sample(sample: Mapping[str, Any], is_landslide: bool, georeferenced: bool) -> dict:
+def encode_sample(
+    sample: Mapping[str, Any],
+    is_landslide: bool,
+    georeferenced: bool,
+    image_shape: Sequence[int] | None = None,
+) -> dict:
     """Encode one raw landbench sample as a row of the build (the columns of the module doc).
 
     Args:
         sample: ``{"image": float32 [4, H, W] (R, G, B, DEM), "mask": int64 [H, W], "id": str}``
-            with ``crs`` and ``transform`` when ``georeferenced``.
+            (or ``[C, H, W]`` of any bands for a multi-band build) with ``crs`` and ``transform``
+            when ``georeferenced``.
         is_landslide: whether the sample is a landslide sample.
         georeferenced: whether to fill the ``crs`` and ``transform`` columns.
+        image_shape: ``[C, H, W]`` of a multi-band build (the image is stored as a float32
+            array of exactly that shape); None for a classic R, G, B, DEM build.
 
     Raises:
         InvalidDataError: on a key without a column, or if R, G, B are not integers in 0-255
-            or the mask is not in {0, 1} (8-bit PNG could not hold them bit-exactly).
+            or the mask is not in {0, 1} (8-bit PNG could not hold them bit-exactly), or if a
+            multi-band image differs from ``image_shape``.
     """
     sample_id = str(sample["id"])
     extra = sorted(set(sample) - {"image", "mask", "id", "crs", "transform"})
@@ -249,6 +272,16 @@ def encode_sample(sample: Mapping[str, Any], is_landslide: bool, georeferenced: 
             "without the dataset options that add them (e.g. polygons=True)."
         )
     image = np.asarray(sample["image"], dtype=np.float32)
+    if image_shape is not None:
+        if image.shape != tuple(image_shape):
+            raise InvalidDataError(
+                f"Sample {sample_id!r}: image has shape {image.shape}, but the build stores "
+                f"[C, H, W] = {tuple(image_shape)} for every sample (a multi-band build holds "
+                "tiles of one size)."
+            )
+        row = {"id": sample_id, "image": image, "is_landslide": bool(is_landslide)}
+        row["mask"] = {"bytes": _png(_mask8(sample, image.shape[1:]), "L"), "path": None}
+        return _add_georef(row, sample, georeferenced)
     if image.ndim != 3 or image.shape[0] != 4:
         raise InvalidDataError(
             f"Sample {sample_id!r}: image has shape {image.shape}, expected [4, H, W] "
@@ -262,14 +295,7 @@ def encode_sample(sample: Mapping[str, Any], is_landslide: bool, georeferenced: 
             f"(range {np.nanmin(rgb)}..{np.nanmax(rgb)}); an 8-bit PNG cannot store them exactly. "
             "Build from 8-bit imagery (for Hokkaido: --set image_format=png)."
         )
-    mask = np.asarray(sample["mask"])
-    if mask.shape != image.shape[1:]:
-        raise InvalidDataError(
-            f"Sample {sample_id!r}: mask shape {mask.shape} differs from image {image.shape[1:]}."
-        )
-    mask8 = mask.astype(np.uint8)
-    if not np.array_equal(mask8, mask) or mask8.max(initial=0) > 1:
-        raise InvalidDataError(f"Sample {sample_id!r}: mask values are not in {{0, 1}}.")
+    mask8 = _mask8(sample, image.shape[1:])
     row = {
         "id": sample_id,
         "image": {
@@ -277,9 +303,29 @@ def encode_sample(sample: Mapping[str, Any], is_landslide: bool, georeferenced: 
             "path": None,
         },
         "dem": {"bytes": encode_dem(image[3]), "path": None},
-        "mask": {"bytes": _png(np.ascontiguousarray(mask8), "L"), "path": None},
+        "mask": {"bytes": _png(mask8, "L"), "path": None},
         "is_landslide": bool(is_landslide),
     }
+    return _add_georef(row, sample, georeferenced)
+
+
+def _mask8(sample: Mapping[str, Any], shape: tuple[int, ...]) -> np.ndarray:
+    """The sample's mask as contiguous uint8 {0, 1}, checked against the image's ``(H, W)``."""
+    sample_id = str(sample["id"])
+    mask = np.asarray(sample["mask"])
+    if mask.shape != tuple(shape):
+        raise InvalidDataError(
+            f"Sample {sample_id!r}: mask shape {mask.shape} differs from image {tuple(shape)}."
+        )
+    mask8 = mask.astype(np.uint8)
+    if not np.array_equal(mask8, mask) or mask8.max(initial=0) > 1:
+        raise InvalidDataError(f"Sample {sample_id!r}: mask values are not in {{0, 1}}.")
+    return np.ascontiguousarray(mask8)
+
+
+def _add_georef(row: dict, sample: Mapping[str, Any], georeferenced: bool) -> dict:
+    """Fill the ``crs`` and ``transform`` columns of a georeferenced build."""
+    sample_id = row["id"]
     if not georeferenced and sample.get("crs") is not None:
         raise InvalidDataError(
             f"Sample {sample_id!r} is georeferenced but the dataset's first sample is not; a "
@@ -317,12 +363,16 @@ def transform_to_list(transform: Any, sample_id: str) -> list[float]:
 
 def decode_png(data: bytes) -> torch.Tensor:
     """Decode PNG bytes to a uint8 ``[C, H, W]`` tensor with libpng (as the raw readers do)."""
+    from landbench.datasets.io import _MODE_UNCHANGED, _decode_png_op
+
+    buffer = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+    if _decode_png_op is not None:
+        # The raw readers' op: torchvision 0.29's decode_png wrapper warns on every call.
+        return _decode_png_op(buffer, _MODE_UNCHANGED)
     from torchvision.io import ImageReadMode
     from torchvision.io import decode_png as _decode_png
 
-    return _decode_png(
-        torch.frombuffer(bytearray(data), dtype=torch.uint8), ImageReadMode.UNCHANGED
-    )
+    return _decode_png(buffer, ImageReadMode.UNCHANGED)
 
 
 def decode_dem(data: bytes) -> np.ndarray:
@@ -334,22 +384,26 @@ def decode_dem(data: bytes) -> np.ndarray:
 
 
 def decode_row(row: Mapping[str, Any], georef_types: str | None = None) -> dict[str, Any]:
-    """Turn one undecoded row back into a landbench sample dict (all four bands).
+    """Turn one undecoded row back into a landbench sample dict (all bands of the build).
 
     Args:
-        row: a row with ``image``/``dem``/``mask`` as ``{"bytes": ..., "path": ...}``.
+        row: a row with ``image``/``dem``/``mask`` as ``{"bytes": ..., "path": ...}`` (for a
+            multi-band build: ``image`` the float32 ``[C, H, W]`` array, no ``dem``).
         georef_types: ``"rasterio"`` to return ``crs``/``transform`` as rasterio ``CRS`` and
             ``Affine`` objects, ``"plain"`` for WKT text and a 6-tuple, None to drop them.
 
     Returns:
         ``{"image": float32 [4, H, W], "mask": int64 [H, W], "id": str, ...}``.
     """
-    dem = decode_dem(_bytes_of(row["dem"]))
-    # numpy for the dtype conversions: single-threaded, they beat torch's small-tensor kernels
-    # by about 10x on a busy machine (tests/benchmarks/test_bench_hub.py).
-    image = np.empty((4, *dem.shape), dtype=np.float32)
-    image[:3] = decode_png(_bytes_of(row["image"])).numpy()
-    image[3] = dem
+    if "dem" not in row:  # a multi-band build: the image is the float32 [C, H, W] array
+        image = np.array(row["image"], dtype=np.float32)
+    else:
+        dem = decode_dem(_bytes_of(row["dem"]))
+        # numpy for the dtype conversions: single-threaded, they beat torch's small-tensor
+        # kernels by about 10x on a busy machine (tests/benchmarks/test_bench_hub.py).
+        image = np.empty((4, *dem.shape), dtype=np.float32)
+        image[:3] = decode_png(_bytes_of(row["image"])).numpy()
+        image[3] = dem
     mask = decode_png(_bytes_of(row["mask"])).numpy()[0].astype(np.int64)
     sample: dict[str, Any] = {
         "image": torch.from_numpy(image),

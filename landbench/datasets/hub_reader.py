@@ -175,7 +175,8 @@ class HubLandslideDataset(LandslideDataset):
     Args:
         root: a build/snapshot folder or a Hugging Face cache repository folder (absolute path).
         split: ``"train"``, ``"val"`` or ``"test"``.
-        bands: bands to return, in order, from ``("R", "G", "B", "DEM")``.
+        bands: bands to return, in order (aliases accepted), from the build's bands (the
+            record's ``bands``: R, G, B, DEM for classic builds); None means all of them.
         transforms: a function applied to each sample dict, or None.
         revision: tag, branch or commit to use; must be present locally.
         name: the dataset the snapshot must hold (e.g. ``"bijie"``), or None to accept any.
@@ -193,17 +194,18 @@ class HubLandslideDataset(LandslideDataset):
         self,
         root: str | os.PathLike[str],
         split: str = "train",
-        bands: Sequence[str] = ALL_BANDS,
+        bands: Sequence[str] | None = None,
         transforms: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         revision: str | None = None,
         name: str | None = None,
         checksum: bool = True,
         cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
-        super().__init__(split=split, bands=bands, transforms=transforms)
         self.root = resolve_snapshot(root, revision)
         self.revision = revision
         record = read_record(self.root)
+        self.all_bands = tuple(record.get("bands", ALL_BANDS))
+        super().__init__(split=split, bands=bands, transforms=transforms)
         if name is not None and record["dataset"] != name:
             raise ConfigError(
                 f"{self.root} holds the {record['dataset']!r} dataset, not {name!r}; pass the "
@@ -288,6 +290,9 @@ def load_split(
         split=split,
         cache_dir=None if cache_dir is None else str(cache_dir),
     )
+    if "dem" not in ds.features:  # multi-band: the image array as numpy, the mask undecoded
+        ds = ds.cast_column("mask", datasets.Image(decode=False))
+        return ds.with_format("numpy", columns=["image"], output_all_columns=True)
     for column in ("image", "dem", "mask"):
         ds = ds.cast_column(column, datasets.Image(decode=False))
     return ds

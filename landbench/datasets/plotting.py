@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from landbench.core.bands import RGB_BANDS, canonical_band
+
 
 def hillshade(
     dem: np.ndarray,
@@ -59,7 +61,8 @@ def plot_sample(
 
     Args:
         sample: a landbench sample; ``image`` ``[C, H, W]`` with channels named by ``bands``.
-        bands: names of the image channels.
+        bands: names of the image channels; aliases count (Sentinel-2 ``B4``, ``B3``, ``B2`` are
+            shown as RGB, ``elevation`` as the DEM).
         show_titles: whether to title each panel.
         suptitle: an optional figure title.
 
@@ -67,12 +70,13 @@ def plot_sample(
         The figure (one row of panels).
     """
     image = np.asarray(sample["image"])
+    names = [canonical_band(b) for b in bands]
     panels: list[tuple[str, np.ndarray, dict[str, Any]]] = []
-    if all(b in bands for b in ("R", "G", "B")):
-        rgb = image[[bands.index(b) for b in ("R", "G", "B")]]
+    if all(b in names for b in RGB_BANDS):
+        rgb = image[[names.index(b) for b in RGB_BANDS]]
         panels.append(("RGB", rgb_for_display(rgb), {}))
-    if "DEM" in bands:
-        panels.append(("DEM (hillshade)", hillshade(image[bands.index("DEM")]), {"cmap": "gray"}))
+    if "DEM" in names:
+        panels.append(("DEM (hillshade)", hillshade(image[names.index("DEM")]), {"cmap": "gray"}))
     if "mask" in sample:
         mask = np.asarray(sample["mask"])
         panels.append(("Mask", mask, {"cmap": "gray", "vmin": 0, "vmax": 1}))

@@ -12,6 +12,7 @@ Example:
     >>> result.metrics["f1"], result.intervals["f1"]
 """
 
+from landbench.evaluation.compare import Comparison, holm, paired_bootstrap
 from landbench.evaluation.counts import (
     COUNT_FIELDS,
     ConfusionAccumulator,
@@ -19,12 +20,13 @@ from landbench.evaluation.counts import (
     confusion_counts,
     confusion_counts_per_image,
 )
-from landbench.evaluation.evaluate import (
-    EVALUATOR_VERSION,
-    EvaluationResult,
-    evaluate_model,
-    evaluate_predictions,
-    predict_masks,
+from landbench.evaluation.evaluate import evaluate_model, evaluate_predictions, predict_masks
+from landbench.evaluation.figures import (
+    plot_attention_figure,
+    plot_f1_bars,
+    plot_precision_recall,
+    plot_prediction_grid,
+    save_figure,
 )
 from landbench.evaluation.metrics import (
     ALL_METRICS,
@@ -43,28 +45,12 @@ from landbench.evaluation.metrics import (
     recall,
 )
 from landbench.evaluation.predictions import PredictionError, read_predictions
-
-# Heavier entry points (pandas, matplotlib, training) load on first use (PEP 562).
-_LAZY: dict[str, str] = {
-    "plot_attention_figure": "landbench.evaluation.figures",
-    "plot_prediction_grid": "landbench.evaluation.figures",
-    "plot_f1_bars": "landbench.evaluation.figures",
-    "plot_precision_recall": "landbench.evaluation.figures",
-    "save_figure": "landbench.evaluation.figures",
-}
-
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+from landbench.evaluation.result import EVALUATOR_VERSION, EvaluationResult
 
 __all__ = [
     "ALL_METRICS",
     "COUNT_FIELDS",
+    "Comparison",
     "EVALUATOR_VERSION",
     "ConfusionAccumulator",
     "Counts",
@@ -81,10 +67,12 @@ __all__ = [
     "evaluate_predictions",
     "predict_masks",
     "f1",
+    "holm",
     "iou",
     "mean_f1_empty_as_1",
     "mean_f1_landslide_tiles",
     "mean_std",
+    "paired_bootstrap",
     "plot_attention_figure",
     "plot_f1_bars",
     "plot_precision_recall",

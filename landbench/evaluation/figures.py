@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from landbench.evaluation.evaluate import EvaluationResult
+    from landbench.evaluation.result import EvaluationResult
 
 
 def _plt() -> Any:
@@ -125,22 +125,26 @@ def fusion_outputs(predictor: Any, sample: Mapping[str, Any]) -> dict[str, np.nd
     """
     import torch
 
-    image = torch.as_tensor(_as_numpy(sample["image"]), dtype=torch.float32)[None]
-    x = (image.to(predictor.device) - predictor.mean) / predictor.std
-    with torch.inference_mode():
-        try:
-            out = predictor.model(x, return_attention=True, return_features=True)
-        except TypeError as err:
-            raise ConfigError(
-                f"{type(predictor.model).__name__} has no attention maps; the attention figure "
-                "needs a fusion network (fusionnet-*)."
-            ) from err
+    image = torch.as_tensor(_as_numpy(sample["image"]), dtype=torch.float32)
+    try:
+        out, (ph, pw) = predictor.forward_tile(image, return_attention=True, return_features=True)
+    except TypeError as err:
+        raise ConfigError(
+            f"{type(predictor.model).__name__} has no attention maps; the attention figure "
+            "needs a fusion network (fusionnet-*)."
+        ) from err
     if not isinstance(out, Mapping) or not out.get("attention"):
         raise ConfigError("The model returned no attention maps; use a fusionnet-* model.")
-    size = tuple(image.shape[-2:])
-    probability = torch.sigmoid(out["logits"])[0, 0].float().cpu().numpy()
-    attention = _resize(out["attention"][-1][0, 0].float().cpu().numpy(), size)
-    features = out["features"][0].float().cpu().numpy()
+    h, w = size = tuple(image.shape[-2:])
+
+    def real(map_: Any) -> np.ndarray:
+        """The part of a (possibly coarser) map that covers the tile's real pixels."""
+        mh, mw = map_.shape[-2:]
+        return map_[..., : -(-h * mh // ph), : -(-w * mw // pw)].float().cpu().numpy()
+
+    probability = torch.sigmoid(out["logits"])[0, 0, :h, :w].float().cpu().numpy()
+    attention = _resize(real(out["attention"][-1][0, 0]), size)
+    features = real(out["features"][0])
     return {"probability": probability, "attention": _normalise01(attention), "features": features}
 
 
@@ -169,11 +173,11 @@ def plot_attention_figure(
     Returns:
         The figure (``len(samples)`` rows, 5 columns).
     """
-    from landbench.evaluation.evaluate import make_predictor
+    from landbench.inference.predictor import make_predictor
 
     if not samples:
         raise ConfigError("plot_attention_figure needs at least one sample.")
-    predictor, _ = make_predictor(model) if not hasattr(model, "model") else (model, None)
+    predictor = make_predictor(model)
     outputs = [fusion_outputs(predictor, s) for s in samples]
     if feature_channel is None:
         feats = outputs[0]["features"]

@@ -35,6 +35,10 @@ POOLED_METRICS: tuple[str, ...] = ("f1", "iou", "precision", "recall")
 MEAN_METRICS: tuple[str, ...] = ("mean_f1_empty_as_1", "mean_f1_landslide_tiles")
 """Per-image mean F1 variants; the empty-tile rule is in the name."""
 
+METRIC_VERSION = "1.0"
+"""Version of the metric definitions above (docs/protocol.md), recorded in every result. Bump it
+when a metric's definition or convention changes, and regenerate the committed results."""
+
 ALL_METRICS: tuple[str, ...] = POOLED_METRICS + MEAN_METRICS
 
 METRIC_LABELS: dict[str, str] = {
@@ -176,6 +180,24 @@ class Interval:
         return [self.low, self.high]
 
 
+def resample_weights(n_images: int, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """How often each image is drawn in each resample: int64 ``[n_resamples, n_images]``.
+
+    Each row is a multinomial draw of ``n_images`` images with equal probability (sampling with
+    replacement), from ``numpy.random.default_rng(seed)``: the draw behind every bootstrap of
+    landbench (:func:`bootstrap_intervals`, :mod:`landbench.evaluation.compare`).
+
+    Raises:
+        InvalidDataError: if there are no images or ``n_resamples`` is not positive.
+    """
+    if n_images < 1:
+        raise InvalidDataError("A bootstrap needs at least one image.")
+    if n_resamples < 1:
+        raise InvalidDataError(f"n_resamples must be positive, got {n_resamples}.")
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n_images, np.full(n_images, 1.0 / n_images), size=n_resamples)
+
+
 def bootstrap_intervals(
     per_image: np.ndarray,
     n_resamples: int = 1000,
@@ -209,8 +231,7 @@ def bootstrap_intervals(
     nan = Interval(float("nan"), float("nan"))
     if n == 0:
         return dict.fromkeys(ALL_METRICS, nan)
-    rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples)  # [B, N]
+    weights = resample_weights(n, n_resamples, seed)  # [B, N]
     pooled = weights @ per_image  # [B, 4], exact int64
     stats: dict[str, np.ndarray] = {
         "f1": f1(pooled, zero_division),

@@ -8,9 +8,11 @@ naming the offending ids, and nothing is scored from a partial or inconsistent s
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +29,21 @@ PREDICTION_SUFFIX = ".png"
 ALLOWED_VALUES: tuple[int, ...] = (0, 1, 255)
 """Values a predicted mask may hold; 1 and 255 both mean landslide."""
 
+MAX_MASK_PIXELS = 1 << 25
+"""Most pixels (33.5 million, e.g. 5792x5792) a mask may have when its ground truth is unknown
+(else it must have its tile's size): read from the PNG header before any pixel is decoded."""
+
 _SHOW = 20  # ids listed per problem before "... and N more"
 _VALUES = "values outside {0, 1, 255}"
+_WRONG_SIZE = "wrong size (HxW)"
+_MODES = {
+    "1": "1-bit",
+    "P": "palette",
+    "I;16": "16-bit",
+    "I;16B": "16-bit",
+    "I": "32-bit",
+    "F": "float",
+}
 
 
 class PredictionError(InvalidDataError):
@@ -111,21 +126,6 @@ def _check_names(stems: Iterable[str], dataset: LandslideDataset, problems: _Pro
     return [s for s in stems if s in expected]
 
 
-def index_prediction_folder(
-    folder: str | os.PathLike[str], dataset: LandslideDataset
-) -> dict[str, Path]:
-    """Map each id of the split to its prediction file, checking names only.
-
-    Raises:
-        PredictionError: if the folder is missing, or files are missing, extra, duplicated
-            (``a.png`` and ``a.PNG``), not PNG files, or named for another split.
-    """
-    problems = _Problems()
-    files = _index_folder(Path(folder), dataset, problems)
-    problems.raise_if_any(f"Predictions in {folder}", dataset)
-    return files
-
-
 def _index_folder(folder: Path, dataset: LandslideDataset, problems: _Problems) -> dict[str, Path]:
     """Id to file for the well-named files of the split; naming problems go to ``problems``."""
     if not folder.is_dir():
@@ -157,49 +157,132 @@ def _index_folder(folder: Path, dataset: LandslideDataset, problems: _Problems) 
     return {stem: by_stem[stem][0] for stem in keep if len(by_stem[stem]) == 1}
 
 
-def decode_prediction(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read one predicted mask PNG as uint8 ``[H, W]`` in {0, 1}.
+def read_mask_header(
+    path: str | os.PathLike[str], expected: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """Check a predicted mask by its header alone, decoding no pixel.
+
+    Args:
+        path: the PNG file.
+        expected: the ground truth's ``(H, W)``, if known: the mask must have this size.
+
+    Returns:
+        The mask's ``(H, W)``.
 
     Raises:
-        PredictionError: if the file is unreadable, not a PNG, not single-band 8-bit, or holds
-            values outside {0, 1, 255}. The message says which.
+        PredictionError: if the file is unreadable, not a PNG, animated (more than one frame),
+            not single-band 8-bit, larger than :data:`MAX_MASK_PIXELS`, or not ``expected``.
     """
+    with _open_mask(Path(path), expected) as img:
+        return img.size[1], img.size[0]
+
+
+@contextlib.contextmanager
+def _open_mask(path: Path, expected: tuple[int, int] | None) -> Iterator[Any]:
+    """The opened, header-checked PNG (pixels not decoded yet); every failure a _MaskProblem."""
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path)
-    try:
-        with Image.open(path) as img:
-            fmt, mode = img.format, img.mode
-            if fmt != "PNG":
-                raise _MaskProblem(
-                    "not a PNG file", f"{path.name}: not a PNG file (found {fmt or 'unknown'})."
-                )
-            if mode != "L":
-                kind = {
-                    "1": "1-bit",
-                    "P": "palette",
-                    "I;16": "16-bit",
-                    "I;16B": "16-bit",
-                    "I": "32-bit",
-                    "F": "float",
-                }.get(mode, f"{len(img.getbands())}-band {mode}")
-                raise _MaskProblem(
-                    "not single-band 8-bit",
-                    f"{path.name}: {kind} PNG; save masks as single-band 8-bit greyscale (mode L).",
-                )
-            img.load()
-            array = np.asarray(img, dtype=np.uint8)
-    except _MaskProblem:
-        raise
-    except (
+    errors = (
         OSError,
         SyntaxError,
         ValueError,
         UnidentifiedImageError,
         Image.DecompressionBombError,
-    ) as err:
+    )
+    try:
+        with warnings.catch_warnings():
+            # Our own pixel bound (below) is tighter than Pillow's bomb warning, and says more.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except errors as err:
         raise _MaskProblem("unreadable", f"{path.name}: unreadable ({err}).") from err
+    with img:
+        _check_header(img, path.name, expected)
+        try:
+            yield img
+        except errors as err:
+            raise _MaskProblem("unreadable", f"{path.name}: unreadable ({err}).") from err
+
+
+def _check_header(img: Any, name: str, expected: tuple[int, int] | None) -> None:
+    """Refuse a mask from what ``Image.open`` read: format, frames, mode and size."""
+    if img.format != "PNG":
+        raise _MaskProblem(
+            "not a PNG file", f"{name}: not a PNG file (found {img.format or 'unknown'})."
+        )
+    frames = getattr(img, "n_frames", 1)
+    if frames != 1:
+        raise _MaskProblem(
+            "animated (more than one frame)",
+            f"{name}: animated PNG with {frames} frames; save one still frame per mask.",
+        )
+    if img.mode != "L":
+        kind = _MODES.get(img.mode, f"{len(img.getbands())}-band {img.mode}")
+        raise _MaskProblem(
+            "not single-band 8-bit",
+            f"{name}: {kind} PNG; save masks as single-band 8-bit greyscale (mode L).",
+        )
+    width, height = img.size
+    if expected is not None and (height, width) != tuple(expected):
+        raise _MaskProblem(_WRONG_SIZE, f"{height}x{width}, expected {expected[0]}x{expected[1]}")
+    if expected is None and width * height > MAX_MASK_PIXELS:  # else its tile bounds it
+        raise _MaskProblem(
+            "too large",
+            f"{name}: {height}x{width} pixels, more than the bound of {MAX_MASK_PIXELS} "
+            "(landbench.evaluation.predictions.MAX_MASK_PIXELS); a mask has its tile's size.",
+        )
+
+
+def decode_prediction(
+    path: str | os.PathLike[str], expected: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Read one predicted mask PNG as uint8 ``[H, W]`` in {0, 1}, its header checked first.
+
+    Args:
+        path: the PNG file.
+        expected: the ground truth's ``(H, W)``, if known; checked before any pixel is decoded.
+
+    Raises:
+        PredictionError: if the file is unreadable, not a PNG, animated, not single-band 8-bit,
+            too large or not ``expected`` (all from the header), or holds values outside
+            {0, 1, 255}. The message says which.
+    """
+    path = Path(path)
+    with _open_mask(path, expected) as img:
+        img.load()
+        array = np.asarray(img, dtype=np.uint8)
     return binarize(array, path.name)
+
+
+class MaskFolder(Mapping[str, np.ndarray]):
+    """Id to predicted mask, decoded from its file on each access: holds paths, not pixels.
+
+    Returned by :func:`read_predictions` once every file has been checked, so that a whole
+    split's masks are never in memory at once (iterate, or index one id at a time).
+
+    Args:
+        files: id to PNG file, in split order.
+        shapes: id to expected ``(H, W)``, checked again from the header on each access.
+    """
+
+    def __init__(
+        self, files: Mapping[str, Path], shapes: Mapping[str, tuple[int, int]] | None = None
+    ) -> None:
+        self.files = dict(files)
+        self.shapes = dict(shapes or {})
+
+    def __getitem__(self, sample_id: str) -> np.ndarray:
+        return decode_prediction(self.files[sample_id], self.shapes.get(sample_id))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def subset(self, ids: Iterable[str]) -> MaskFolder:
+        """The masks of ``ids`` only, in that order."""
+        return MaskFolder({i: self.files[i] for i in ids}, self.shapes)
 
 
 def binarize(array: Any, name: str) -> np.ndarray:
@@ -241,6 +324,7 @@ def binarize(array: Any, name: str) -> np.ndarray:
 
 
 def _target_shapes(dataset: LandslideDataset, progress: bool) -> dict[str, tuple[int, int]]:
+    """Every id's ground-truth ``(H, W)``, reading one sample at a time (only shapes are kept)."""
     from tqdm.auto import tqdm
 
     shapes = {}
@@ -261,7 +345,7 @@ def check_sizes(
         if pred is not None and tuple(pred.shape) != tuple(shape):
             got = "x".join(map(str, pred.shape))
             want = "x".join(map(str, shape))
-            problems.add("wrong size (HxW)", f"{sample_id} ({got}, expected {want})")
+            problems.add(_WRONG_SIZE, f"{sample_id} ({got}, expected {want})")
 
 
 def read_predictions(
@@ -270,8 +354,13 @@ def read_predictions(
     *,
     check_size: bool = True,
     progress: bool = False,
-) -> dict[str, np.ndarray]:
-    """Read and fully validate a folder of predicted masks for one split.
+) -> MaskFolder:
+    """Validate a folder of predicted masks for one split, streaming over it.
+
+    The ground truth's sizes are read first (one sample at a time), then each mask is checked by
+    its PNG header (format, frames, mode, size against its ground truth) before its pixels are
+    decoded, and its values are checked and dropped: memory holds one mask at a time whatever
+    the split's size.
 
     Args:
         folder: folder with one ``<id>.png`` per sample of ``dataset``'s split.
@@ -281,17 +370,17 @@ def read_predictions(
         progress: show progress bars.
 
     Returns:
-        Id to uint8 ``[H, W]`` mask in {0, 1}, for every id of the split, in split order.
+        A :class:`MaskFolder`: id to uint8 ``[H, W]`` mask in {0, 1}, for every id of the split,
+        in split order, each decoded when it is accessed.
 
     Raises:
         PredictionError: listing, by kind, every offending id: missing, extra, duplicated,
-            named for another split, unreadable, not PNG, not single-band 8-bit, values outside
-            {0, 1, 255}, wrong size.
+            named for another split, unreadable, not PNG, animated, not single-band 8-bit, too
+            large, wrong size, values outside {0, 1, 255}.
     """
     problems = _Problems()
-    predictions = collect_folder(folder, dataset, problems, progress=progress)
-    if check_size:
-        check_sizes(predictions, _target_shapes(dataset, progress), problems)
+    shapes = _target_shapes(dataset, progress) if check_size else None
+    predictions = collect_folder(folder, dataset, problems, progress=progress, shapes=shapes)
     problems.raise_if_any(f"Predictions in {folder}", dataset)
     return predictions
 
@@ -301,11 +390,21 @@ def collect_folder(
     dataset: LandslideDataset,
     problems: _Problems,
     progress: bool = False,
-) -> dict[str, np.ndarray]:
-    """Decode every well-named prediction of the split, adding every problem to ``problems``.
+    shapes: Mapping[str, tuple[int, int]] | None = None,
+) -> MaskFolder:
+    """Check every well-named prediction of the split, adding every problem to ``problems``.
+
+    Each file is checked by its header, then decoded to check its values, then dropped.
+
+    Args:
+        folder: the prediction folder.
+        dataset: the split.
+        problems: collects the problems.
+        progress: show a progress bar.
+        shapes: id to ground-truth ``(H, W)``; a mask of another size is never decoded.
 
     Returns:
-        Id to uint8 ``[H, W]`` mask in {0, 1} for the files that decode, in split order.
+        A :class:`MaskFolder` of the files that passed, in split order.
 
     Raises:
         PredictionError: only if ``folder`` is not a folder.
@@ -313,39 +412,30 @@ def collect_folder(
     from tqdm.auto import tqdm
 
     files = _index_folder(Path(folder), dataset, problems)
-    predictions: dict[str, np.ndarray] = {}
+    shapes = shapes or {}
+    good: dict[str, Path] = {}
     for sample_id in tqdm(dataset.ids, desc="reading predictions", disable=not progress):
         if sample_id not in files:
             continue
         try:
-            predictions[sample_id] = decode_prediction(files[sample_id])
+            decode_prediction(files[sample_id], shapes.get(sample_id))
         except _MaskProblem as err:
             problems.add(err.kind, f"{sample_id} ({err})")
-    return predictions
-
-
-def check_prediction_mapping(
-    predictions: Mapping[str, Any], dataset: LandslideDataset
-) -> dict[str, np.ndarray]:
-    """Validate an in-memory mapping id -> mask like a folder (names and values; not sizes).
-
-    Returns:
-        Id to uint8 ``[H, W]`` mask in {0, 1}, in split order.
-
-    Raises:
-        PredictionError: listing the offending ids.
-    """
-    problems = _Problems()
-    out = collect_mapping(predictions, dataset, problems)
-    problems.raise_if_any("Predictions", dataset)
-    return out
+        else:
+            good[sample_id] = files[sample_id]
+    return MaskFolder(good, shapes)
 
 
 def collect_mapping(
     predictions: Mapping[str, Any], dataset: LandslideDataset, problems: _Problems
-) -> dict[str, np.ndarray]:
-    """Binarise every well-named mask of a mapping, adding every problem to ``problems``."""
+) -> Mapping[str, np.ndarray]:
+    """Binarise every well-named mask of a mapping, adding every problem to ``problems``.
+
+    A :class:`MaskFolder` (already checked) is returned as a lazy subset, not decoded.
+    """
     keep = set(_check_names([str(k) for k in predictions], dataset, problems))
+    if isinstance(predictions, MaskFolder):  # checked already; stays on disk
+        return predictions.subset(i for i in dataset.ids if i in keep)
     out: dict[str, np.ndarray] = {}
     for sample_id in dataset.ids:
         if sample_id not in keep:

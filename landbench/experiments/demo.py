@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from landbench.core.resources import resource_path
+
 logger = logging.getLogger(__name__)
 
 BASELINES: tuple[str, ...] = (
@@ -44,6 +46,7 @@ BASELINES: tuple[str, ...] = (
     "unet-rgbdem",
     "resunet-rgbdem",
     "deeplabv3plus-rgbdem",
+    "hgb-pixel",
     "slope-threshold",
     "all-background",
 )
@@ -112,7 +115,7 @@ def _run_row(run_dir: Path, result: Any, seed: int) -> dict[str, Any]:
         "model": cfg.model.name,
         "config": cfg.name,
         "dataset": cfg.data.dataset,
-        "preset": cfg.data.kwargs.get("preset", ""),
+        "preset": cfg.data.dataset_kwargs.get("preset", ""),
         "strategy": cfg.transfer.strategy,
         "mixup": cfg.mixup.mode,
         "seed": seed,
@@ -126,9 +129,9 @@ def _run_row(run_dir: Path, result: Any, seed: int) -> dict[str, Any]:
 
 
 def _baseline_rows(
-    out: Path, overrides: Sequence[str], progress: bool, config_dir: Path
+    out: Path, overrides: Sequence[str], progress: bool, config_dir: Path, seeds: int
 ) -> list[dict[str, Any]]:
-    """Train (or reuse) and score every baseline recipe on the ``bijie`` preset."""
+    """Train (or reuse) and score every baseline recipe on the ``bijie`` preset, every seed."""
     from landbench.core.errors import ConfigError
     from landbench.evaluation import evaluate_model
     from landbench.experiments.reproduce import run_or_reuse, run_test_split
@@ -138,13 +141,16 @@ def _baseline_rows(
         config = config_dir / f"synth-bijie-{name}.yaml"
         if not config.is_file():
             raise ConfigError(f"Missing baseline recipe {config}.")
-        run_dir = run_or_reuse(
-            config, out / "runs" / config.stem / "seed-0", [*overrides, "seed=0"]
-        )
-        result = evaluate_model(run_dir, run_test_split(run_dir), progress=progress)
-        result.write_json(out / "results" / config.stem / "seed-0.json")
-        rows.append(_run_row(run_dir, result, seed=0))
-        print(f"  {name:<22} test F1 {result.metrics['f1']:.3f}", flush=True)
+        scores = []
+        for seed in range(seeds):
+            run_dir = run_or_reuse(
+                config, out / "runs" / config.stem / f"seed-{seed}", [*overrides, f"seed={seed}"]
+            )
+            result = evaluate_model(run_dir, run_test_split(run_dir), progress=progress)
+            result.write_json(out / "results" / config.stem / f"seed-{seed}.json")
+            rows.append(_run_row(run_dir, result, seed=seed))
+            scores.append(result.metrics["f1"])
+        print(f"  {name:<22} test F1 {_mean_std_text(scores)} over {len(scores)} seed(s)")
     return rows
 
 
@@ -169,20 +175,45 @@ def _write_results(out: Path, rows: list[dict[str, Any]]) -> Path:
     return atomic_write_text(out / "results.csv", text)
 
 
+def _mean_std_text(values: Sequence[float]) -> str:
+    """``mean ± std`` (sample std over seeds; ``± n/a`` for one seed)."""
+    from landbench.evaluation.metrics import mean_std
+
+    agg = mean_std(list(values))
+    spread = f"{agg.std:.3f}" if len(values) > 1 else "n/a"
+    return f"{agg.mean:.3f} ± {spread}"
+
+
 def _models_table(rows: list[dict[str, Any]]) -> str:
-    """Markdown table of every model on the Bijie preset, best pooled F1 first."""
-    bijie = sorted((r for r in rows if r["preset"] == "bijie"), key=lambda r: -r["f1"])
+    """Markdown table of every model on the synthetic Bijie preset, best mean pooled F1 first.
+
+    One row per model and Mixup setting: mean ± std over seeds, each seed's pooled F1, the mean
+    of the per-seed 95% bootstrap bounds, and the other metrics' means.
+    """
+    import numpy as np
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["preset"] == "bijie" and r["strategy"] == "scratch":
+            groups.setdefault((r["model"], r["mixup"]), []).append(r)
+    ordered = sorted(groups.items(), key=lambda kv: -float(np.mean([r["f1"] for r in kv[1]])))
     lines = [
-        "**Every model on the synthetic Bijie preset (test split, recomputed)**",
+        "**Every model on the synthetic Bijie preset, LandslideSynth (test split, recomputed)**",
         "",
-        "| Model | Mixup | F1 pooled [95% CI] | IoU | Precision | Recall |",
-        "|---|---|---|---|---|---|",
+        "| Model | Mixup | F1 pooled, mean ± std | F1 per seed | mean 95% CI | IoU | "
+        "Precision | Recall |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in bijie:
+    for (model, mixup), mine in ordered:
+        mine = sorted(mine, key=lambda r: r["seed"])
+        per_seed = ", ".join(f"{r['f1']:.3f}" for r in mine)
+        low = float(np.mean([r["f1_ci_low"] for r in mine]))
+        high = float(np.mean([r["f1_ci_high"] for r in mine]))
+        means = {m: float(np.mean([r[m] for r in mine])) for m in ("iou", "precision", "recall")}
         lines.append(
-            f"| `{r['model']}` | {r['mixup']} | {r['f1']:.3f} "
-            f"[{r['f1_ci_low']:.3f}, {r['f1_ci_high']:.3f}] | {r['iou']:.3f} | "
-            f"{r['precision']:.3f} | {r['recall']:.3f} |"
+            f"| `{model}` | {mixup} | {_mean_std_text([r['f1'] for r in mine])} | {per_seed} | "
+            f"[{low:.3f}, {high:.3f}] | {means['iou']:.3f} | {means['precision']:.3f} | "
+            f"{means['recall']:.3f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -216,8 +247,14 @@ def _figures(out: Path, rows: list[dict[str, Any]]) -> dict[str, Path]:
 
 
 def _leaderboard(out: Path, rows: list[dict[str, Any]], progress: bool) -> Path:
-    """Submit every model's test predictions through the leaderboard and render it."""
-    from landbench import __version__
+    """Submit every recipe's test predictions (all its seeds) through the leaderboard, render it.
+
+    One entry per recipe, named after the recipe (``synth-...``, so a synthetic score never
+    appears under a real dataset's name), carrying one mask folder per seed (schema version 2)
+    and the recipe with its resolved config (``submission.reference``), so that
+    ``landbench leaderboard check`` can tie the result to the shipped recipe.
+    """
+    from landbench.core.provenance import provenance
     from landbench.evaluation import predict_masks
     from landbench.experiments.reproduce import run_test_split
     from landbench.inference.predictor import Predictor
@@ -225,54 +262,57 @@ def _leaderboard(out: Path, rows: list[dict[str, Any]], progress: bool) -> Path:
     from landbench.training.config import load_config
 
     board = out / "leaderboard"
-    reported = Path(__file__).resolve().parents[1] / "leaderboard" / "reported"
-    if reported.is_dir() and not (board / "reported").exists():
-        shutil.copytree(reported, board / "reported")
+    if not (board / "reported").exists():
+        shutil.copytree(resource_path("reported"), board / "reported")
+    by_config: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        entry = f"demo-{row['config'].removeprefix('synth-')}-s{row['seed']}"
+        by_config.setdefault(row["config"], []).append(row)
+    commit = provenance().get("commit")
+    for config, mine in by_config.items():
+        entry = config  # recipe stems of synthetic data start with "synth-"
         if (board / "results" / f"{entry}.json").is_file():
             continue
-        run_dir = Path(row["run_dir"])
-        test = run_test_split(run_dir)
-        dataset_kwargs = load_config(run_dir / "config.yaml").data.kwargs
-        predictor = Predictor.from_weights(run_dir / "model.safetensors")
-        masks = predict_masks(predictor, test, progress=progress)
-        model = predictor.model
-        n_params = sum(int(p.numel()) for p in model.parameters())
+        mine = sorted(mine, key=lambda r: r["seed"])
+        first = mine[0]
+        cfg = load_config(Path(first["run_dir"]) / "config.yaml")
         staging = out / "submissions" / entry
         if staging.exists():
             shutil.rmtree(staging)  # an interrupted demo's unscored scaffold, ours to replace
         with tempfile.TemporaryDirectory(dir=out) as tmp:
-            folder = write_prediction_folder(masks, Path(tmp) / "masks")
+            for row in mine:
+                run_dir = Path(row["run_dir"])
+                predictor = Predictor.from_run(run_dir)
+                masks = predict_masks(predictor, run_test_split(run_dir), progress=progress)
+                write_prediction_folder(masks, Path(tmp) / f"seed-{row['seed']}")
+            model = predictor.model
             sub = init_submission(
-                "synth",
-                folder,
+                cfg.data.dataset,
+                tmp,
                 staging,
-                dataset_kwargs=dataset_kwargs,
+                dataset_kwargs=cfg.data.dataset_kwargs,
                 entry=entry,
+                seeds=[r["seed"] for r in mine],
                 metadata={
-                    "team": "landbench demo",
+                    "team": "landbench reference",
                     "contact": "maintainers@landbench.invalid",
                     "paper_url": None,
                     "license": "MIT",
-                    "code": {
-                        "url": "https://github.com/landbench/landbench",
-                        "commit": __version__,
-                    },
+                    "code": {"url": "https://github.com/landbench/landbench", "commit": commit},
                     "model": {
-                        "name": f"{row['model']} ({row['strategy']}, mixup {row['mixup']})",
-                        "parameter_count": n_params,
+                        "name": f"{first['model']} ({first['strategy']}, mixup {first['mixup']})",
+                        "parameter_count": sum(int(p.numel()) for p in model.parameters()),
                     },
+                    "reference": {"recipe": config, "config": cfg.to_dict()},
                     "datasets": {
-                        "synth": {
-                            # A no-skill reference reads no band; the schema wants at least
+                        cfg.data.dataset: {
+                            # A no-skill baseline reads no band; the schema wants at least
                             # one, so it lists the stacked input it is given.
-                            "inputs": list(model.bands_used) or ["R", "G", "B", "DEM"],
-                            "training_data": f"LandslideSynth {row['preset']} train/val split v1",
-                            "external_data": row["strategy"] != "scratch",
+                            "inputs": list(model.bands_used) or list(predictor.bands),
+                            "training_data": f"LandslideSynth {first['preset']} train/val split",
+                            "external_data": first["strategy"] != "scratch",
                             "pretrained_weights": "none"
-                            if row["strategy"] == "scratch"
-                            else "fusionnet trained on LandslideSynth bijie preset",
+                            if first["strategy"] == "scratch"
+                            else "fusionnet trained on the LandslideSynth bijie preset",
                         }
                     },
                 },
@@ -287,6 +327,7 @@ def run_demo(
     quick: bool = False,
     progress: bool = True,
     config_dir: str | Path | None = None,
+    seeds: int | None = None,
 ) -> DemoResult:
     """Run the whole benchmark on LandslideSynth and render its tables, figures and leaderboard.
 
@@ -298,7 +339,8 @@ def run_demo(
         quick: a smoke run (one short epoch per model, tiny tiles): checks the whole pipeline in
             about a minute; its numbers mean nothing.
         progress: show progress bars.
-        config_dir: recipes folder (default ``baselines/configs``).
+        config_dir: recipes folder (default: the shipped recipes).
+        seeds: seeds per model (default 3; 1 with ``quick``).
 
     Returns:
         The :class:`DemoResult`.
@@ -307,13 +349,13 @@ def run_demo(
     from landbench.experiments.reproduce import (
         QUICK_OVERRIDES,
         QUICK_SYNTH_OVERRIDES,
-        default_config_dir,
         reproduce_table,
     )
+    from landbench.experiments.transfer import transfer_matrix
 
     started = time.perf_counter()
     out = Path(out)
-    config_dir = Path(config_dir) if config_dir is not None else default_config_dir()
+    config_dir = Path(config_dir) if config_dir is not None else resource_path("recipes")
     # The synthetic recipes already use tiny widths; the baselines' no-skill references take
     # no width option, so quick mode keeps only the budget and tile overrides.
     quick_overrides = [o for o in QUICK_OVERRIDES if not o.startswith("model.")]
@@ -322,14 +364,17 @@ def run_demo(
         overrides.append("trainer.progress_bar=false")
     result = DemoResult(out=out)
 
-    common = dict(dataset="synth", seeds=1, out_dir=out, progress=progress, config_dir=config_dir)
+    seeds = (1 if quick else 3) if seeds is None else seeds
+    common = dict(
+        dataset="synth", seeds=seeds, out_dir=out, progress=progress, config_dir=config_dir
+    )
     print_section(
         "Table 1 analogue: fusion network x RGB backbone x Mixup (synthetic Bijie preset)"
     )
     reproduce_table("table1", overrides=overrides, **common)
     print_section("Baselines (synthetic Bijie preset)")
     rows = _table_rows(out, "table1")
-    rows += _baseline_rows(out, overrides, progress, config_dir)
+    rows += _baseline_rows(out, overrides, progress, config_dir, seeds)
     print_section("Table 2 analogue: transfer to the synthetic Hokkaido preset")
     reproduce_table("table2", overrides=overrides, **common)
     rows += _table_rows(out, "table2")
@@ -340,6 +385,19 @@ def run_demo(
         result.files[table] = out / f"{table}.md"
     result.tables["models"] = _models_table(rows)
     result.files["models"] = atomic_write_text(out / "models.md", result.tables["models"])
+
+    print_section("Transfer matrix over the synthetic presets (bijie, hokkaido, landslide4sense)")
+    matrix = transfer_matrix(
+        seeds=seeds,
+        out_dir=out / "transfer",
+        quick=quick,
+        progress=progress,
+        config_dir=config_dir,
+        synthetic=True,
+        overrides=[o for o in overrides if o.startswith("trainer.progress_bar")],
+    )
+    result.tables["transfer"] = matrix.to_markdown()
+    result.files["transfer"] = out / "transfer"
 
     print_section("Figures")
     result.files.update(_figures(out, rows))

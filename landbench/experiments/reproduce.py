@@ -39,6 +39,7 @@ import pandas as pd
 
 from landbench.core.errors import ConfigError
 from landbench.core.io import atomic_write_text
+from landbench.core.resources import resource_path
 from landbench.evaluation.metrics import ALL_METRICS, mean_std
 from landbench.evaluation.reported import (
     HOKKAIDO_SPLIT_NOTE,
@@ -63,8 +64,8 @@ QUICK_OVERRIDES: tuple[str, ...] = (
 """Overrides of ``quick=True`` (a smoke run of the whole protocol in minutes on a CPU)."""
 
 QUICK_SYNTH_OVERRIDES: tuple[str, ...] = (
-    "data.kwargs.size=32",
-    "data.kwargs.n=60",
+    "data.dataset_kwargs.size=32",
+    "data.dataset_kwargs.n=60",
     "data.patch_size=32",
     "data.batch_size=4",
     "data.eval_batch_size=4",
@@ -72,26 +73,6 @@ QUICK_SYNTH_OVERRIDES: tuple[str, ...] = (
 """Extra ``quick`` overrides on synthetic data: small tiles and few of them."""
 
 ROW_LABELS = {"table1": ("Backbone", "Mixup"), "table2": ("Strategy", None)}
-
-
-def default_config_dir() -> Path:
-    """``baselines/configs`` of the working directory, else of the landbench source checkout.
-
-    Raises:
-        ConfigError: if neither exists (pass ``config_dir``).
-    """
-    candidates = [
-        Path.cwd() / "baselines" / "configs",
-        Path(__file__).resolve().parents[2] / "baselines" / "configs",
-    ]
-    for path in candidates:
-        if path.is_dir():
-            return path
-    raise ConfigError(
-        "Cannot find baselines/configs (looked in "
-        + ", ".join(str(c) for c in candidates)
-        + "); run from a landbench checkout or pass config_dir / --configs."
-    )
 
 
 def config_name(cell_config: str, dataset: str) -> str:
@@ -109,29 +90,6 @@ def _check_args(table: str, dataset: str, seeds: int) -> None:
         )
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"seeds must be a positive integer, got {seeds!r}.")
-
-
-def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    """A config dict without the keys that may change between runs of the same recipe."""
-    from landbench.training.runner import RESUMABLE_CHANGES
-
-    out = json.loads(json.dumps(config))
-    for key in RESUMABLE_CHANGES:
-        node = out
-        *parents, last = key.split(".")
-        for part in parents:
-            node = node.get(part, {})
-        if isinstance(node, dict):
-            node.pop(last, None)
-    return out
-
-
-def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ between two nested dicts."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        keys = sorted(set(a) | set(b))
-        return [d for k in keys for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
-    return [] if a == b else [prefix.rstrip(".")]
 
 
 def _run_status(run_dir: Path) -> str | None:
@@ -157,19 +115,19 @@ def run_or_reuse(
     """
     import yaml
 
-    from landbench.training.config import load_config
+    from landbench.training.config import config_differences, load_config
 
     if train_fn is None:
         from landbench.training import train as train_fn
     if not run_dir.exists():
         return Path(train_fn(config_path, out_dir=run_dir, overrides=list(overrides)))
-    wanted = _comparable(load_config(config_path, overrides).to_dict())
+    wanted = load_config(config_path, overrides).to_dict()
     try:
         existing = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         existing = None
-    if not isinstance(existing, dict) or _comparable(existing) != wanted:
-        differ = _differences(_comparable(existing), wanted) if isinstance(existing, dict) else []
+    differ = config_differences(existing, wanted) if isinstance(existing, dict) else []
+    if not isinstance(existing, dict) or differ:
         detail = f" (differs in {', '.join(differ[:6])})" if differ else ""
         raise ConfigError(
             f"{run_dir} holds a run of another config than {config_path.name} with overrides "
@@ -203,7 +161,9 @@ def run_test_split(run_dir: Path) -> Any:
     from landbench.training.config import load_config
 
     cfg = load_config(run_dir / "config.yaml")
-    return landbench.load(cfg.data.dataset, split="test", root=cfg.data.root, **cfg.data.kwargs)
+    return landbench.load(
+        cfg.data.dataset, split="test", root=cfg.data.root, **cfg.data.dataset_kwargs
+    )
 
 
 def _best_val_f1(run_dir: Path) -> float:
@@ -249,7 +209,7 @@ def reproduce_table(
         quick: a smoke run: :data:`QUICK_OVERRIDES` (and :data:`QUICK_SYNTH_OVERRIDES`) first.
         device: torch device of the test-split evaluation.
         progress: show progress bars.
-        config_dir: folder of the recipes (default :func:`default_config_dir`).
+        config_dir: folder of the recipes (default: the shipped ones, ``baselines/configs``).
         figures: also write the F1 bar chart and the paper's figure 2 / 3 layouts (seed 0).
         train_fn: the training function (default :func:`landbench.training.train`).
 
@@ -268,7 +228,7 @@ def reproduce_table(
 
     _check_args(table, dataset, seeds)
     real = dataset != "synth"
-    config_dir = Path(config_dir) if config_dir is not None else default_config_dir()
+    config_dir = Path(config_dir) if config_dir is not None else resource_path("recipes")
     out = (
         Path(out_dir) if out_dir is not None else Path("reproduce") / ("real" if real else dataset)
     )
@@ -358,7 +318,6 @@ def reproduce_table(
 
 def _write_figures(table: str, frame: pd.DataFrame, runs: Sequence[dict[str, Any]], out: Path):
     """The F1 bar chart, and the paper's figure 2 (Table 1) or figure 3 (Table 2) layout."""
-    from landbench.evaluation.evaluate import make_predictor
     from landbench.evaluation.figures import (
         plot_attention_figure,
         plot_f1_bars,
@@ -366,6 +325,7 @@ def _write_figures(table: str, frame: pd.DataFrame, runs: Sequence[dict[str, Any
         save_figure,
         select_samples,
     )
+    from landbench.inference.predictor import make_predictor
 
     save_figure(plot_f1_bars(frame), out / f"{table}-f1.png")
     first = {r["key"]: Path(r["run_dir"]) for r in runs if r["seed"] == 0}
@@ -379,7 +339,7 @@ def _write_figures(table: str, frame: pd.DataFrame, runs: Sequence[dict[str, Any
         samples = select_samples(run_test_split(first["scratch"]), 2)
         columns = {}
         for cell in _cells(table):
-            predictor, _ = make_predictor(first[cell.key])
+            predictor = make_predictor(first[cell.key])
             columns[cell.row] = [predictor.predict_proba(s["image"]) > 0.5 for s in samples]
         if samples:
             save_figure(plot_prediction_grid(samples, columns), out / "table2-figure3.png")

@@ -3,9 +3,12 @@
 ``landbench hub build --dataset bijie --root data/bijie --out build/bijie`` reads every split
 through the raw loader, encodes each sample as one Parquet row (see
 :mod:`landbench.datasets.hub_format`), writes small row groups into shards of at most
-``max_shard_bytes``, and adds the build record, ``SHA256SUMS`` and the rendered dataset card. The folder is assembled in a temporary sibling and
-renamed into place only when complete, so a failed build leaves nothing behind. Building twice
-from the same files gives byte-identical shards.
+``max_shard_bytes``, and adds the build record, ``SHA256SUMS`` and the rendered dataset card.
+The folder is assembled in a temporary sibling and renamed into place only when complete, so a
+failed build leaves nothing behind. Building twice from the same files gives byte-identical
+shards. Datasets with bands other than R, G, B, DEM (Landslide4Sense's 14 bands) are stored as
+multi-band builds: one float32 ``[C, H, W]`` array per row (see
+:mod:`landbench.datasets.hub_format`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from landbench.datasets.hub_format import (
     FORMAT_VERSION,
     GEO_COLUMNS,
     MAX_SHARD_BYTES,
+    MULTIBAND_COLUMNS,
     RECORD_FILE,
+    RGB_DEM_BANDS,
     ROWS_PER_GROUP,
     dump_record,
     encode_sample,
@@ -39,7 +44,7 @@ from landbench.datasets.hub_format import (
     sha256_file,
     shard_name,
 )
-from landbench.datasets.registry import _DATASETS, dataset_class
+from landbench.datasets.registry import class_path, dataset_class
 from landbench.datasets.splits import SPLITS
 from landbench.hub import cards
 
@@ -175,8 +180,6 @@ def build(
         InvalidDataError: if a sample cannot be stored exactly.
         LandbenchError: if ``out`` exists and ``overwrite`` is False.
     """
-    if name not in _DATASETS:
-        dataset_class(name)  # raises the registry's error listing valid names
     if rows_per_group < 1 or max_shard_bytes < 1:
         raise ConfigError("rows_per_group and max_shard_bytes must be positive.")
     kwargs = check_dataset_kwargs(dataset_class(name), dataset_kwargs or {})
@@ -192,14 +195,20 @@ def build(
     probe = next((ds for ds in splits.values() if len(ds)), None)
     if probe is None:
         raise InvalidDataError(f"{name} has no samples in {root}; nothing to build.")
-    georef = _georef_types(probe[0])
-    columns = BASE_COLUMNS + (GEO_COLUMNS if georef else ())
+    first_sample = probe[0]
+    georef = _georef_types(first_sample)
+    bands = tuple(probe.bands)
+    # Bands other than R, G, B, DEM (Landslide4Sense, folder datasets) go into one float32 array.
+    image_shape = None if bands == RGB_DEM_BANDS else list(first_sample["image"].shape)
+    columns = (BASE_COLUMNS if image_shape is None else MULTIBAND_COLUMNS) + (
+        GEO_COLUMNS if georef else ()
+    )
     record: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "landbench_version": __version__,
         "dataset": name,
         "config_name": name,
-        "dataset_class": _DATASETS[name],
+        "dataset_class": class_path(name),
         "dataset_kwargs": kwargs,
         "complete": not problems,
         "incomplete_problems": problems[:20],
@@ -208,6 +217,8 @@ def build(
         "manifest_sha256": manifest.sha256,
         "manifest": manifest.to_dict(),
         "columns": list(columns),
+        "bands": list(bands),
+        "image_shape": image_shape,
         "georeferenced": georef is not None,
         "georef_types": georef,
         "dem_nodata": _dem_nodata(splits.values()),
@@ -215,7 +226,7 @@ def build(
         "parquet": {"compression": PARQUET_COMPRESSION, "rows_per_group": rows_per_group},
         "splits": {},
     }
-    features = hub_features(georef is not None)
+    features = hub_features(georef is not None, image_shape)
     with atomic_directory(out, overwrite=overwrite) as tmp:
         umask = os.umask(0)
         os.umask(umask)
@@ -226,7 +237,7 @@ def build(
                 raise InvalidDataError(f"{name}: the {split} split disagrees with the manifest.")
             record["splits"][split] = _write_split(
                 dataset, split, tmp, features, georef is not None, rows_per_group,
-                max_shard_bytes, progress,
+                max_shard_bytes, progress, image_shape,
             )  # fmt: skip
         record["num_examples"] = sum(s["num_examples"] for s in record["splits"].values())
         record["download_size"] = sum(
@@ -300,24 +311,28 @@ def _write_split(
     rows_per_group: int,
     max_shard_bytes: int,
     progress: bool,
+    image_shape: list[int] | None = None,
 ) -> dict[str, Any]:
     """Encode one split into shards; returns its record entry."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+    from datasets.arrow_writer import TypedSequence
     from tqdm.auto import tqdm
 
     schema = features.arrow_schema
     parts: list[Path] = []
     writer: pq.ParquetWriter | None = None
-    shard_bytes = num_bytes = positives = 0
+    shard_bytes = num_bytes = positives = pixels = landslide_pixels = 0
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
         nonlocal writer, shard_bytes, num_bytes
         if not batch:
             return
-        columns = {c: [row[c] for row in batch] for c in schema.names}
-        table = pa.Table.from_pydict(features.encode_batch(columns), schema=schema)
+        columns = features.encode_batch({c: [row[c] for row in batch] for c in schema.names})
+        # TypedSequence converts each column as datasets does (Array3D needs its extension type).
+        arrays = [pa.array(TypedSequence(columns[c], type=features[c])) for c in schema.names]
+        table = pa.Table.from_arrays(arrays, schema=schema)
         if writer is None:
             parts.append(folder / DATA_DIR / f".{split}-{len(parts):05d}.part")
             writer = pq.ParquetWriter(parts[-1], schema, compression=PARQUET_COMPRESSION)
@@ -334,7 +349,9 @@ def _write_split(
         sample = dataset[index]
         label = _is_landslide(dataset, sample)
         positives += label
-        batch.append(encode_sample(sample, label, georeferenced))
+        pixels += sample["mask"].numel()
+        landslide_pixels += int(sample["mask"].sum())
+        batch.append(encode_sample(sample, label, georeferenced, image_shape))
         if len(batch) == rows_per_group:
             flush()
     flush()
@@ -350,6 +367,9 @@ def _write_split(
     return {
         "num_examples": len(dataset),
         "num_landslide": int(positives),
+        "num_pixels": int(pixels),
+        "num_landslide_pixels": int(landslide_pixels),
         "num_bytes": int(num_bytes),
         "files": files,
+        "sha256": {f: sha256_file(folder / f) for f in files},
     }

@@ -18,11 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from landbench.core.errors import DatasetNotFoundError
+from landbench.core.resources import resource_path
 from landbench.datasets.hub_errors import CardMismatchError
-
-CARDS_DIR = Path(__file__).resolve().parents[1] / "datasets_cards"
-"""The card templates (``datasets_cards/<name>.md``): in a source checkout a link to the top-level
-folder, in an installed wheel a copy of it."""
 
 # The usual placeholder words are spelled as one-letter classes ([T]ODO) so that a search of the
 # source for unfinished markers does not flag this detector; the regex matches the same words.
@@ -66,13 +63,17 @@ def template_path(name: str, template: str | os.PathLike[str] | None = None) -> 
         template: an explicit template file, overriding ``datasets_cards/<name>.md``.
 
     Raises:
-        DatasetNotFoundError: if the template does not exist.
+        DatasetNotFoundError: if ``template`` does not exist.
+        ResourceNotFoundError: if landbench ships no template for ``name``.
     """
-    path = Path(template) if template is not None else CARDS_DIR / f"{name}.md"
+    if template is None:
+        # The shipped templates: datasets_cards/ of a checkout, or the copy in an installed wheel.
+        return resource_path("cards", f"{name}.md")
+    path = Path(template)
     if not path.is_file():
         raise DatasetNotFoundError(
-            f"Dataset card template {path} does not exist; pass --card-template with a card "
-            "template, or reinstall landbench (its templates ship in datasets_cards/)."
+            f"Dataset card template {path} does not exist; pass --card-template with an "
+            "existing card template, or omit it to use the one landbench ships."
         )
     return path
 
@@ -92,10 +93,19 @@ def size_category(n: int) -> str:
     return "n>10M"
 
 
-def fields_table(columns: Sequence[str]) -> str:
-    """Markdown table documenting ``columns``."""
+def fields_table(columns: Sequence[str], image_shape: Sequence[int] | None = None,
+                 bands: Sequence[str] = ()) -> str:  # fmt: skip
+    """Markdown table documenting ``columns`` (of a multi-band build when ``image_shape``)."""
+    docs = dict(FIELD_DOCS)
+    if image_shape is not None:
+        c, h, w = image_shape
+        docs["image"] = (
+            f"Array3D float32 `[{c}, {h}, {w}]`",
+            f"bands {', '.join(bands)} in this order, values exactly as the raw files hold them "
+            "(no rescaling); `np.asarray(row['image'])` is `[C, H, W]`",
+        )
     lines = ["| field | type | content |", "|---|---|---|"]
-    lines += [f"| `{c}` | {FIELD_DOCS[c][0]} | {FIELD_DOCS[c][1]} |" for c in columns]
+    lines += [f"| `{c}` | {docs[c][0]} | {docs[c][1]} |" for c in columns]
     return "\n".join(lines)
 
 
@@ -114,6 +124,26 @@ def splits_table(splits: Mapping[str, Mapping[str, Any]]) -> str:
         lines.append(f"| {split} | {n} | {pos} | {n - pos} | {files} |")
     lines.append(f"| **all** | **{total[0]}** | **{total[1]}** | **{total[0] - total[1]}** | |")
     return "\n".join(lines)
+
+
+def class_balance(splits: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown table of landslide pixels per split (builds that recorded pixel counts)."""
+    lines = ["| split | pixels | landslide pixels | landslide share |", "|---|---:|---:|---:|"]
+    for split, info in splits.items():
+        n, pos = int(info.get("num_pixels", 0)), int(info.get("num_landslide_pixels", 0))
+        share = f"{100 * pos / n:.2f}%" if n else "n/a"
+        lines.append(f"| {split} | {n} | {pos} | {share} |")
+    return "\n".join(lines)
+
+
+def checksums_table(splits: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown list of every shard's SHA-256 (also in ``SHA256SUMS``)."""
+    lines = [
+        f"- `{name}`: `{digest}`"
+        for info in splits.values()
+        for name, digest in (info.get("sha256") or {}).items()
+    ]
+    return "\n".join(lines) or "- see `SHA256SUMS`"
 
 
 def find_placeholders(text: str) -> list[str]:
@@ -143,7 +173,7 @@ def card_data_of(record: Mapping[str, Any], template: Path) -> Any:
     from datasets.info import DatasetInfosDict
     from huggingface_hub import DatasetCardData
 
-    from landbench.datasets.hub_format import hub_features
+    from landbench.datasets.hub_format import record_features
 
     front, _ = _split_front_matter(template.read_text(encoding="utf-8"), template)
     static = yaml.safe_load(front) or {}
@@ -166,7 +196,7 @@ def card_data_of(record: Mapping[str, Any], template: Path) -> Any:
             SplitInfo(name=split, num_bytes=info["num_bytes"], num_examples=info["num_examples"])
         )
     info = DatasetInfo(
-        features=hub_features(record["georeferenced"]),
+        features=record_features(record),
         splits=split_dict,
         config_name=config,
         download_size=record["download_size"],
@@ -180,7 +210,8 @@ CONTEXT_KEYS: frozenset[str] = frozenset(
     {
         "dataset", "config_name", "split_version", "manifest_sha256", "num_examples", "counts",
         "splits_table", "fields_table", "georeferenced", "landbench_version", "complete",
-        "completeness", "dataset_kwargs", "dataset_config", "dem_nodata",
+        "completeness", "dataset_kwargs", "dataset_config", "dem_nodata", "class_balance",
+        "checksums_table", "bands",
     }
 )  # fmt: skip
 """The variables :func:`card_context` provides to every template (plus its front matter keys)."""
@@ -259,7 +290,12 @@ def card_context(record: Mapping[str, Any]) -> dict[str, Any]:
         "num_examples": record["num_examples"],
         "counts": {s: i["num_examples"] for s, i in record["splits"].items()},
         "splits_table": splits_table(record["splits"]),
-        "fields_table": fields_table(record["columns"]),
+        "class_balance": class_balance(record["splits"]),
+        "checksums_table": checksums_table(record["splits"]),
+        "bands": ", ".join(record.get("bands", ("R", "G", "B", "DEM"))),
+        "fields_table": fields_table(
+            record["columns"], record.get("image_shape"), record.get("bands", ())
+        ),
         "georeferenced": record["georeferenced"],
         "landbench_version": record["landbench_version"],
         "complete": record["complete"],

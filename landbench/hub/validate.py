@@ -8,7 +8,7 @@
    ``dataset_info`` features and split sizes match, and the card cites the manifest SHA-256;
 4. every config and split loads with ``datasets.load_dataset(<absolute path>, config,
    split=...)``, with the recorded number of rows and the manifest's ids in order, and its images
-   decode (RGB PNG, float32 TIFF, {0, 1} mask);
+   decode (RGB PNG, float32 TIFF, {0, 1} mask; or the multi-band float32 array);
 5. every sample equals the raw loader's bit for bit, when the raw data is at hand (``raw_root``
    given or recorded at build time; always for generated datasets such as ``synth``).
 """
@@ -29,8 +29,8 @@ from landbench.datasets.hub_errors import CardMismatchError
 from landbench.datasets.hub_format import (
     CARD_FILE,
     decode_row,
-    hub_features,
     read_record,
+    record_features,
     verify_checksums,
 )
 from landbench.datasets.hub_reader import load_split
@@ -184,7 +184,7 @@ def _check_card(folder: Path, card: Any, record: dict[str, Any], checksums: dict
                 f"{path}: dataset_info says the {split} split has {card_n} examples, but the "
                 f"shards hold {split_info['num_examples']}."
             )
-    expected = hub_features(record["georeferenced"])
+    expected = record_features(record)
     if info.features != expected:
         raise CardMismatchError(
             f"{path}: dataset_info features {list(info.features or {})} differ from the build's "
@@ -258,9 +258,17 @@ def _check_split(
         )
     if decoded.num_rows:
         first = decoded[0]
-        modes = (first["image"].mode, first["dem"].mode, first["mask"].mode)
-        if modes != ("RGB", "F", "L"):
-            raise InvalidDataError(f"{folder}: {split} images decode to modes {modes}.")
+        if record.get("image_shape") is None:
+            modes = (first["image"].mode, first["dem"].mode, first["mask"].mode)
+            if modes != ("RGB", "F", "L"):
+                raise InvalidDataError(f"{folder}: {split} images decode to modes {modes}.")
+        else:
+            shape = np.asarray(first["image"], dtype=np.float32).shape
+            if list(shape) != list(record["image_shape"]) or first["mask"].mode != "L":
+                raise InvalidDataError(
+                    f"{folder}: {split} images decode to shape {shape} and masks to mode "
+                    f"{first['mask'].mode!r}; the record says {record['image_shape']} and 'L'."
+                )
     data = load_split(folder, config, split, cache_dir=cache_dir)
     ids = tuple(data["id"])
     if ids != manifest.ids(split):

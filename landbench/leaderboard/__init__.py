@@ -10,38 +10,43 @@ the fixed test split. Typical use::
     validate_submission("my-entry")          # raises SubmissionError listing every problem
     submit("my-entry", "leaderboard")        # -> leaderboard/results/<entry>.json
     render("leaderboard")                    # README.md, leaderboard.csv, index.html
+    check_leaderboard("leaderboard")         # reference results tied to this checkout's code
 
-Names are imported lazily so that ``landbench --help`` stays fast.
+Several training seeds: ``init_submission(..., seeds=[0, 1, 2])`` with the masks of each seed
+in ``preds/seed-<N>/`` (submission schema 2); tables show mean ± std over seeds, each seed's
+pooled F1 and rank groups (:mod:`landbench.leaderboard.groups`).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from landbench.leaderboard.archive import MAX_FILES, MAX_UNCOMPRESSED_BYTES, open_submission
+from landbench.leaderboard.audit import check_leaderboard
+from landbench.leaderboard.entries import load_entries
+from landbench.leaderboard.errors import ArchiveError, LeaderboardError, SubmissionError
+from landbench.leaderboard.groups import rank_groups
+from landbench.leaderboard.reference import load_reported
+from landbench.leaderboard.rendering import render
+from landbench.leaderboard.scaffold import init_submission, write_prediction_folder
+from landbench.leaderboard.scoring import predictions_sha256, score_submission, submit
+from landbench.leaderboard.submission import Submission, validate_submission
 
-_EXPORTS: dict[str, str] = {
-    "ArchiveError": "landbench.leaderboard.errors",
-    "LeaderboardError": "landbench.leaderboard.errors",
-    "SubmissionError": "landbench.leaderboard.errors",
-    "MAX_FILES": "landbench.leaderboard.archive",
-    "MAX_UNCOMPRESSED_BYTES": "landbench.leaderboard.archive",
-    "open_submission": "landbench.leaderboard.archive",
-    "Submission": "landbench.leaderboard.submission",
-    "init_submission": "landbench.leaderboard.submission",
-    "validate_submission": "landbench.leaderboard.submission",
-    "write_prediction_folder": "landbench.leaderboard.submission",
-    "predictions_sha256": "landbench.leaderboard.scoring",
-    "score_submission": "landbench.leaderboard.scoring",
-    "submit": "landbench.leaderboard.scoring",
-    "load_entries": "landbench.leaderboard.entries",
-    "load_reported": "landbench.leaderboard.reference",
-    "render": "landbench.leaderboard.rendering",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__all__ = [
+    "MAX_FILES",
+    "MAX_UNCOMPRESSED_BYTES",
+    "ArchiveError",
+    "LeaderboardError",
+    "Submission",
+    "SubmissionError",
+    "check_leaderboard",
+    "init_submission",
+    "load_entries",
+    "load_reported",
+    "open_submission",
+    "predictions_sha256",
+    "rank_groups",
+    "render",
+    "score_submission",
+    "submit",
+    "validate_submission",
+    "write_prediction_folder",
+]

@@ -1,10 +1,14 @@
 """Reported reference rows: published scores shown beside, never among, recomputed entries.
 
-Scores transcribed from publications live in ``<leaderboard>/reported/*.json`` (schema
-``schema/reported-v1.json``), one file per publication; the repository's leaderboard holds the
-paper's Tables 1 (Bijie) and 2 (Hokkaido). They cannot be recomputed, since no predictions exist
-and neither the split nor the F1 definition behind them is published, so every rendering puts
-them in a separate, clearly labelled table and never ranks them with recomputed figures.
+Scores transcribed from publications are data (schema ``schema/reported-v1.json``), one file per
+publication, kept in the repository's ``leaderboard/reported/`` and shipped as package data
+(``landbench.core.resources``, kind ``reported``). The paper's Tables 1 (Bijie) and 2 (Hokkaido)
+are the one source of those values: :mod:`landbench.evaluation.reported` reads the same file.
+Every leaderboard shows the shipped rows, from a checkout or an installed wheel; another
+leaderboard folder may add its own in ``<leaderboard>/reported/*.json``. They cannot be recomputed,
+since no predictions exist and neither the split nor the F1 definition behind them is published,
+so every rendering puts them in a separate, clearly labelled table and never ranks them with
+recomputed figures.
 """
 
 from __future__ import annotations
@@ -14,11 +18,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from landbench.core.resources import resource_path
 from landbench.leaderboard.errors import LeaderboardError
+from landbench.leaderboard.folders import REPORTED_DIR
 from landbench.leaderboard.schema import schema_problems
-
-REPORTED_DIR = "reported"
-"""Folder of a leaderboard holding the reported (not recomputed) reference rows."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,11 @@ class ReportedRow:
     source: str
 
 
+def packaged_reported() -> list[Path]:
+    """The reported-rows files shipped with landbench (the paper's tables), by name."""
+    return sorted(resource_path("reported").glob("*.json"))
+
+
 def reported_problems(path: Path) -> list[str]:
     """Every problem of one reported-rows file, one line each."""
     try:
@@ -62,19 +70,22 @@ def reported_problems(path: Path) -> list[str]:
 
 
 def load_reported(leaderboard_dir: str | os.PathLike[str]) -> list[ReportedRow]:
-    """Read every reported-rows file of a leaderboard, checked against its schema.
+    """Read the packaged reported rows and a leaderboard's own, checked against their schema.
 
     Args:
         leaderboard_dir: the leaderboard folder.
 
     Returns:
-        The rows, ordered by file name, then as printed in each file.
+        The rows: the packaged files', then the folder's, each by file name, then as printed.
 
     Raises:
         LeaderboardError: listing every invalid file.
     """
     folder = Path(leaderboard_dir) / REPORTED_DIR
-    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    packaged = packaged_reported()
+    shipped = {p.name for p in packaged}
+    extra = [p for p in sorted(folder.glob("*.json")) if p.name not in shipped]
+    paths = packaged + extra
     problems = [p for path in paths for p in reported_problems(path)]
     if problems:
         raise LeaderboardError(f"Invalid reported rows in {folder}:", problems)

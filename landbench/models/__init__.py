@@ -1,4 +1,6 @@
-"""The landbench model zoo: the RGB + DEM fusion network and baselines, behind one registry.
+"""The landbench model zoo: the optical + terrain fusion network and baselines, one registry.
+
+Every model is created for a band set (default R, G, B, DEM) and takes ``len(bands)`` channels.
 
 Example::
 
@@ -8,44 +10,54 @@ Example::
     model = create_model("fusionnet-resunet", size="tiny")
     logits = model(torch.randn(2, 4, 97, 131))  # [2, 1, 97, 131]
     out = model(torch.randn(1, 4, 64, 64), return_attention=True)  # dict: logits, attention, ...
-
-Names are imported lazily (PEP 562) so that the command line can import this package without
-loading torch.
+    bands = [f"B{i}" for i in range(1, 13)] + ["slope", "DEM"]  # Landslide4Sense
+    l4s = create_model("fusionnet-resunet", bands=bands)  # optical 12, terrain 2 channels
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+# Importing a model module registers its models (``@register_model``).
+from landbench.models import baselines  # noqa: F401
+from landbench.models.base import DEFAULT_BANDS, FittedBaseline, ZooModel
+from landbench.models.classical import HGBPixel
+from landbench.models.fusion import FusionNet
+from landbench.models.registry import (
+    MAX_PARAMETERS,
+    ModelInfo,
+    count_parameters,
+    create_model,
+    list_models,
+    model_info,
+    register_model,
+)
+from landbench.models.weights import (
+    Weights,
+    WeightsEnum,
+    get_published_weights,
+    list_published_weights,
+    load_weights,
+    read_metadata,
+    save_weights,
+)
 
-_EXPORTS: dict[str, str] = {
-    "create_model": "landbench.models.registry",
-    "list_models": "landbench.models.registry",
-    "model_info": "landbench.models.registry",
-    "register_model": "landbench.models.registry",
-    "ModelInfo": "landbench.models.registry",
-    "ZooModel": "landbench.models.base",
-    "FusionNet": "landbench.models.fusion",
-    "save_weights": "landbench.models.weights",
-    "load_weights": "landbench.models.weights",
-    "read_metadata": "landbench.models.weights",
-    "Weights": "landbench.models.weights",
-    "WeightsEnum": "landbench.models.weights",
-    "list_published_weights": "landbench.models.weights",
-    "get_published_weights": "landbench.models.weights",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'landbench.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__all__ = [
+    "DEFAULT_BANDS",
+    "FittedBaseline",
+    "FusionNet",
+    "HGBPixel",
+    "MAX_PARAMETERS",
+    "ModelInfo",
+    "Weights",
+    "WeightsEnum",
+    "ZooModel",
+    "count_parameters",
+    "create_model",
+    "get_published_weights",
+    "list_models",
+    "list_published_weights",
+    "load_weights",
+    "model_info",
+    "read_metadata",
+    "register_model",
+    "save_weights",
+]

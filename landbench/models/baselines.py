@@ -1,15 +1,20 @@
-"""Baselines a reviewer asks for, and the two no-skill references every leaderboard needs.
+"""Deep and no-skill baselines: the non-paper zoo models a reviewer asks for.
 
-* ``unet-rgb``: U-Net on RGB only (segmentation-models-pytorch); reads channels 0-2.
-* ``unet-rgbdem``: the same U-Net on RGB + DEM stacked as four input channels (early fusion).
-* ``resunet-rgbdem``: residual U-Net (Zhang, Liu & Wang 2018) on the stacked four channels.
-* ``deeplabv3plus-rgbdem``: DeepLabV3+ (Chen et al. 2018, segmentation-models-pytorch).
-* ``all-background``: predicts no landslide anywhere (its probability is the train prior).
-* ``slope-threshold``: thresholds the DEM slope, the threshold fitted on the train split for the
-  best pooled F1.
+Deep baselines (gradient-trained; every one is created for a band set, default R, G, B, DEM):
+
+* ``unet-rgb``: U-Net on the optical R, G, B bands only (segmentation-models-pytorch), picked by
+  name from the band set; the terrain is ignored.
+* ``unet-rgbdem``: the same U-Net on all bands stacked as input channels (early fusion).
+* ``resunet-rgbdem``: residual U-Net (Zhang, Liu & Wang 2018) on all bands stacked.
+* ``deeplabv3plus-rgbdem``: DeepLabV3+ (Chen et al. 2018, segmentation-models-pytorch) on all
+  bands stacked.
+
+No-skill baselines (fitted by ``fit`` on the train split): ``all-background`` predicts no
+landslide anywhere; ``slope-threshold`` thresholds the DEM slope. The classical baseline
+``hgb-pixel`` lives in :mod:`landbench.models.classical`.
 
 The segmentation-models-pytorch models are built with ``encoder_weights=None`` (nothing is
-downloaded; ImageNet weights would not fit a 4-band input anyway).
+downloaded; ImageNet weights would not fit a band set other than RGB anyway).
 """
 
 from __future__ import annotations
@@ -20,8 +25,15 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from landbench.core.bands import RGB_BANDS
 from landbench.core.errors import ConfigError, InvalidDataError
-from landbench.models.base import INPUT_BANDS, RGB_BANDS, ZooModel, check_input, crop_to
+from landbench.models.base import (
+    DEFAULT_BANDS,
+    FittedBaseline,
+    ZooModel,
+    crop_to,
+    resolve_preset,
+)
 from landbench.models.decoders import ResidualDecoder
 from landbench.models.encoders import ResUNetEncoder
 from landbench.models.fusion import FUSION_SIZES
@@ -51,6 +63,7 @@ DEEPLAB_SIZES: dict[str, dict[str, Any]] = {
 UNET_REF = "Ronneberger, Fischer & Brox, MICCAI 2015 (segmentation-models-pytorch)"
 RESUNET_REF = "Zhang, Liu & Wang, IEEE GRSL 2018 (Road extraction by deep residual U-Net)"
 DEEPLAB_REF = "Chen et al., ECCV 2018 (segmentation-models-pytorch)"
+NO_SKILL = "no-skill baseline"
 
 
 def _prune_unused_stages(encoder: nn.Module, depth: int) -> None:
@@ -64,282 +77,208 @@ def _prune_unused_stages(encoder: nn.Module, depth: int) -> None:
             delattr(encoder, f"layer{stage}")
 
 
-def _resolve(presets: dict[str, dict[str, Any]], size: str, **given: Any) -> dict[str, Any]:
-    if size not in presets:
-        raise ConfigError(f"Unknown size {size!r}; choose one of {sorted(presets)}.")
-    return {k: (presets[size][k] if given.get(k) is None else given[k]) for k in presets[size]}
-
-
 class _SmpModel(ZooModel):
-    """Wraps a segmentation-models-pytorch model in the zoo contract (band selection, padding)."""
+    """A segmentation-models-pytorch model in the zoo contract (band selection, padding).
 
-    def __init__(self, net: nn.Module, multiple: int) -> None:
-        super().__init__()
-        self.net = net
-        self.multiple = multiple
+    Subclasses name the smp architecture (:attr:`arch`), its presets (:attr:`presets`) and the
+    bands they read (:attr:`reads`, None for all).
+
+    Args:
+        bands: the band set, in channel order.
+        size: preset (``"tiny"``, ``"small"``, ``"base"``) of the options below.
+        encoder_name: any smp encoder name, e.g. ``"resnet18"``, ``"resnet34"``.
+        encoder_depth: number of encoder stages, 3 to 5.
+        decoder_channels: U-Net: one width per encoder stage, coarsest first; DeepLabV3+: the
+            width of the ASPP module and decoder.
+
+    Shape:
+        ``[N, len(bands), H, W] -> [N, 1, H, W]``.
+    """
+
+    arch: ClassVar[str] = "Unet"
+    presets: ClassVar[dict[str, dict[str, Any]]] = UNET_SIZES
+    reads: ClassVar[tuple[str, ...] | None] = None
+    config_bounds = {"encoder_depth": (3, 5), "decoder_channels": (1, 1024)}
+
+    def __init__(
+        self,
+        *,
+        bands: Sequence[str] = DEFAULT_BANDS,
+        size: str = "base",
+        encoder_name: str | None = None,
+        encoder_depth: int | None = None,
+        decoder_channels: Sequence[int] | int | None = None,
+    ) -> None:
+        import segmentation_models_pytorch as smp
+
+        super().__init__(bands, reads=self.reads)
+        cfg = resolve_preset(
+            self.presets,
+            size,
+            encoder_name=encoder_name,
+            encoder_depth=encoder_depth,
+            decoder_channels=decoder_channels,
+        )
+        depth = int(cfg["encoder_depth"])
+        if self.arch == "Unet":
+            cfg["decoder_channels"] = [int(c) for c in cfg["decoder_channels"]]
+            if len(cfg["decoder_channels"]) != depth:
+                raise ConfigError(
+                    f"decoder_channels needs encoder_depth={depth} values, got "
+                    f"{cfg['decoder_channels']}."
+                )
+            # The encoder halves the size encoder_depth times.
+            self.multiple = 2**depth
+        else:
+            cfg["decoder_channels"] = int(cfg["decoder_channels"])
+            # The encoder downsamples by at most 16 (dilated last stage), the decoder works at 1/4.
+            self.multiple = max(2 ** min(depth, 4), 4)
+        try:
+            self.net = getattr(smp, self.arch)(
+                **cfg, encoder_weights=None, in_channels=len(self.bands_used), classes=1
+            )
+        except (KeyError, ValueError) as err:
+            raise ConfigError(f"Cannot build smp {self.arch} with {cfg}: {err}") from err
+        _prune_unused_stages(self.net.encoder, depth)
+        self.config.update(size=size, **cfg)
 
     def encoders(self) -> list[nn.Module]:
         """``[net.encoder]``: the smp encoder, for transfer learning."""
         return [self.net.encoder]
 
     def forward(self, x: Tensor) -> Tensor:
-        """``[N, 4, H, W]`` normalised R, G, B, DEM -> logits ``[N, 1, H, W]``."""
+        """``[N, len(bands), H, W]`` normalised bands -> logits ``[N, 1, H, W]``."""
         x, size = self._prepare(x)
         return crop_to(self.net(x), size)
-
-
-class _SmpUNet(_SmpModel):
-    """U-Net of segmentation-models-pytorch on the bands in :attr:`bands_used`.
-
-    Args:
-        size: preset (``"tiny"``, ``"small"``, ``"base"``) of the options below.
-        encoder_name: any smp encoder name, e.g. ``"resnet18"``, ``"resnet34"``.
-        encoder_depth: number of encoder stages, 3 to 5; pads to a multiple of
-            ``2**encoder_depth``.
-        decoder_channels: one width per encoder stage, coarsest first.
-
-    Shape:
-        ``[N, 4, H, W] -> [N, 1, H, W]``.
-    """
-
-    bands_used = INPUT_BANDS
-
-    def __init__(
-        self,
-        *,
-        size: str = "base",
-        encoder_name: str | None = None,
-        encoder_depth: int | None = None,
-        decoder_channels: Sequence[int] | None = None,
-    ) -> None:
-        import segmentation_models_pytorch as smp
-
-        cfg = _resolve(
-            UNET_SIZES,
-            size,
-            encoder_name=encoder_name,
-            encoder_depth=encoder_depth,
-            decoder_channels=decoder_channels,
-        )
-        cfg["decoder_channels"] = [int(c) for c in cfg["decoder_channels"]]
-        if len(cfg["decoder_channels"]) != cfg["encoder_depth"]:
-            raise ConfigError(
-                f"decoder_channels needs encoder_depth={cfg['encoder_depth']} values, got "
-                f"{cfg['decoder_channels']}."
-            )
-        try:
-            net = smp.Unet(
-                encoder_name=cfg["encoder_name"],
-                encoder_depth=cfg["encoder_depth"],
-                encoder_weights=None,
-                decoder_channels=cfg["decoder_channels"],
-                in_channels=len(self.bands_used),
-                classes=1,
-            )
-        except (KeyError, ValueError) as err:
-            raise ConfigError(f"Cannot build smp U-Net with {cfg}: {err}") from err
-        _prune_unused_stages(net.encoder, cfg["encoder_depth"])
-        super().__init__(net, multiple=2 ** cfg["encoder_depth"])
-        self.config = {"size": size, **cfg}
 
 
 @register_model(
     "unet-rgb",
     bands_used=RGB_BANDS,
     reference=UNET_REF,
-    summary="U-Net (ResNet encoder, from scratch) on RGB only; the DEM is ignored.",
+    summary="U-Net (ResNet encoder, from scratch) on R, G, B only; terrain bands are ignored.",
 )
-class UNetRGB(_SmpUNet):
-    """U-Net on RGB only (reads channels 0-2 of the stacked input)."""
+class UNetRGB(_SmpModel):
+    """U-Net on the R, G, B bands of its band set, picked by name (others are ignored)."""
 
-    bands_used = RGB_BANDS
+    reads = RGB_BANDS
 
 
 @register_model(
     "unet-rgbdem",
-    bands_used=INPUT_BANDS,
     reference=UNET_REF,
-    summary="U-Net (ResNet encoder, from scratch) on RGB + DEM stacked (early fusion).",
+    summary="U-Net (ResNet encoder, from scratch) on all bands stacked (early fusion).",
 )
-class UNetRGBDEM(_SmpUNet):
-    """U-Net on the four stacked channels R, G, B, DEM (early fusion)."""
-
-    bands_used = INPUT_BANDS
+class UNetRGBDEM(_SmpModel):
+    """U-Net on all bands stacked as input channels (early fusion; R, G, B, DEM by default)."""
 
 
 @register_model(
     "deeplabv3plus-rgbdem",
-    bands_used=INPUT_BANDS,
     reference=DEEPLAB_REF,
-    summary="DeepLabV3+ (ResNet encoder, from scratch) on RGB + DEM stacked.",
+    summary="DeepLabV3+ (ResNet encoder, from scratch) on all bands stacked.",
 )
 class DeepLabV3PlusRGBDEM(_SmpModel):
-    """DeepLabV3+ of segmentation-models-pytorch on R, G, B, DEM stacked.
+    """DeepLabV3+ on all bands stacked.
 
-    Args:
-        size: preset (``"tiny"``, ``"small"``, ``"base"``) of the options below.
-        encoder_name: any smp encoder name.
-        encoder_depth: 3 to 5.
-        decoder_channels: width of the ASPP module and decoder.
-
-    Shape:
-        ``[N, 4, H, W] -> [N, 1, H, W]``. Train with batches of at least 2 (the ASPP image
-        pooling branch uses batch norm on a 1x1 map).
+    Train with batches of at least 2 (the ASPP image pooling branch uses batch norm on a 1x1 map).
     """
 
-    bands_used = INPUT_BANDS
-
-    def __init__(
-        self,
-        *,
-        size: str = "base",
-        encoder_name: str | None = None,
-        encoder_depth: int | None = None,
-        decoder_channels: int | None = None,
-    ) -> None:
-        import segmentation_models_pytorch as smp
-
-        cfg = _resolve(
-            DEEPLAB_SIZES,
-            size,
-            encoder_name=encoder_name,
-            encoder_depth=encoder_depth,
-            decoder_channels=decoder_channels,
-        )
-        try:
-            net = smp.DeepLabV3Plus(
-                encoder_name=cfg["encoder_name"],
-                encoder_depth=cfg["encoder_depth"],
-                encoder_weights=None,
-                decoder_channels=int(cfg["decoder_channels"]),
-                in_channels=4,
-                classes=1,
-            )
-        except (KeyError, ValueError) as err:
-            raise ConfigError(f"Cannot build smp DeepLabV3+ with {cfg}: {err}") from err
-        _prune_unused_stages(net.encoder, cfg["encoder_depth"])
-        # The encoder downsamples by at most 16 (dilated last stage), the decoder works at 1/4.
-        super().__init__(net, multiple=max(2 ** min(cfg["encoder_depth"], 4), 4))
-        self.config = {"size": size, **cfg}
+    arch = "DeepLabV3Plus"
+    presets = DEEPLAB_SIZES
 
 
 @register_model(
     "resunet-rgbdem",
-    bands_used=INPUT_BANDS,
     reference=RESUNET_REF,
-    summary="Residual U-Net (from scratch) on RGB + DEM stacked (early fusion).",
+    summary="Residual U-Net (from scratch) on all bands stacked (early fusion).",
 )
 class ResUNetRGBDEM(ZooModel):
-    """Residual U-Net on the stacked R, G, B, DEM channels (early fusion), no attention.
+    """Residual U-Net on all bands stacked (early fusion), no attention.
 
     The same residual encoder and decoder blocks as ``fusionnet-resunet``, with one encoder for
-    all four bands: the ablation that isolates what separate encoders and attention bring.
+    all bands: the ablation that isolates what separate encoders and attention bring.
 
     Args:
+        bands: the band set, in channel order.
         size: preset (``"tiny"``, ``"small"``, ``"base"``), as for the fusion network.
         base_channels: width of the finest level; overrides the preset.
         depth: number of downsamplings; overrides the preset.
 
     Shape:
-        ``[N, 4, H, W] -> [N, 1, H, W]``.
+        ``[N, len(bands), H, W] -> [N, 1, H, W]``.
     """
 
-    bands_used = INPUT_BANDS
+    config_bounds = {"base_channels": (1, 512), "depth": (1, 6)}
 
     def __init__(
-        self, *, size: str = "base", base_channels: int | None = None, depth: int | None = None
+        self,
+        *,
+        bands: Sequence[str] = DEFAULT_BANDS,
+        size: str = "base",
+        base_channels: int | None = None,
+        depth: int | None = None,
     ) -> None:
-        super().__init__()
-        cfg = _resolve(FUSION_SIZES, size, base_channels=base_channels, depth=depth)
+        super().__init__(bands)
+        cfg = resolve_preset(FUSION_SIZES, size, base_channels=base_channels, depth=depth)
         base, depth = int(cfg["base_channels"]), int(cfg["depth"])
         if base < 1 or not 1 <= depth <= 6:
             raise ConfigError(f"Need base_channels >= 1 and 1 <= depth <= 6, got {base}, {depth}.")
         widths = tuple(base * 2**i for i in range(depth + 1))
-        self.encoder = ResUNetEncoder(4, widths)
+        self.encoder = ResUNetEncoder(self.in_channels, widths)
         self.decoder = ResidualDecoder(widths, attention=False)
         self.head = nn.Conv2d(self.decoder.out_channels, 1, 1)
         self.multiple = 2**depth
-        self.config = {"size": size, "base_channels": base, "depth": depth}
+        self.config.update(size=size, base_channels=base, depth=depth)
 
     def encoders(self) -> list[nn.Module]:
         """``[encoder]``."""
         return [self.encoder]
 
     def forward(self, x: Tensor) -> Tensor:
-        """``[N, 4, H, W]`` normalised R, G, B, DEM -> logits ``[N, 1, H, W]``."""
+        """``[N, len(bands), H, W]`` normalised bands -> logits ``[N, 1, H, W]``."""
         x, size = self._prepare(x)
         features, _ = self.decoder(self.encoder(x))
         return crop_to(self.head(features), size)
 
 
-def _iter_pixels(batches: Iterable[dict[str, Any]], name: str):
-    """Yield ``(image [N,4,H,W], mask bool/float [N,H,W], valid bool [N,H,W])`` per batch."""
-    seen = False
-    for batch in batches:
-        if not isinstance(batch, dict) or "image" not in batch or "mask" not in batch:
-            raise ConfigError(f"{name}.fit expects batches as dicts with 'image' and 'mask'.")
-        image = check_input(batch["image"], name)
-        mask = torch.as_tensor(batch["mask"])
-        if mask.shape != (image.shape[0], *image.shape[2:]):
-            raise ConfigError(
-                f"{name}.fit: mask shape {list(mask.shape)} does not match image "
-                f"{list(image.shape)}; expected [N, H, W]."
-            )
-        valid = batch.get("valid")
-        valid = torch.ones_like(mask, dtype=torch.bool) if valid is None else valid.bool()
-        seen = True
-        yield image.float(), mask.float(), valid
-    if not seen:
-        raise ConfigError(f"{name}.fit got no batches; pass the train data loader.")
-
-
-class _FittedReference(ZooModel):
-    """A no-skill reference: no gradient training; ``fit(batches)`` sets its buffers.
-
-    ``batches`` are train batches: ``image`` normalised ``[N, 4, H, W]``, ``mask`` ``[N, H, W]``
-    and optionally ``valid`` ``[N, H, W]`` (padding excluded from the statistics).
-    """
-
-    trainable = False
-
-
 @register_model(
     "all-background",
     bands_used=(),
-    reference="no-skill reference",
+    reference=NO_SKILL,
     summary="Predicts background everywhere (probability = train landslide-pixel fraction).",
     trainable=False,
-    family="reference",
+    family="no-skill",
 )
-class AllBackground(_FittedReference):
-    """No-skill reference that predicts no landslide anywhere.
+class AllBackground(FittedBaseline):
+    """No-skill baseline that predicts no landslide anywhere.
 
     Its probability is the same for every pixel: the landslide-pixel fraction of the train
     batches seen by :meth:`fit` (capped below 0.5, so the thresholded map is all background). Its
     pooled F1 is 0 on any split with landslides: the floor every model must beat. Reads no band.
 
+    Args:
+        bands: the band set of the input (any; none is read).
+
     Shape:
-        ``[N, 4, H, W] -> [N, 1, H, W]`` constant logits.
+        ``[N, len(bands), H, W] -> [N, 1, H, W]`` constant logits.
     """
 
-    bands_used = ()
-
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, bands: Sequence[str] = DEFAULT_BANDS) -> None:
+        super().__init__(bands, reads=())
         self.register_buffer("positive_fraction", torch.tensor(0.0))
-        self.config = {}
 
     def fit(self, batches: Iterable[dict[str, Any]]) -> None:
         """Record the landslide-pixel fraction of the train batches (``valid`` pixels only)."""
         positives = total = 0.0
-        for _, mask, valid in _iter_pixels(batches, "all-background"):
+        for _, mask, valid in self.iter_batches(batches):
             positives += float((mask * valid).sum())
             total += float(valid.sum())
         self.positive_fraction.fill_(positives / total if total else 0.0)
 
     def forward(self, x: Tensor) -> Tensor:
         """Constant logits ``logit(min(prior, 0.5 - 1e-6))``, shape ``[N, 1, H, W]``."""
-        check_input(x, self.name or "all-background")
+        self.check_input(x)
         p = self.positive_fraction.clamp(1e-6, 0.5 - 1e-6)
         logit = torch.log(p) - torch.log1p(-p)
         return logit.to(x.dtype).expand(x.shape[0], 1, *x.shape[2:]).contiguous()
@@ -348,15 +287,15 @@ class AllBackground(_FittedReference):
 @register_model(
     "slope-threshold",
     bands_used=("DEM",),
-    reference="no-skill reference (DEM slope threshold fitted on train)",
+    reference=f"{NO_SKILL} (DEM slope threshold fitted on train)",
     summary="Landslide where the DEM slope passes a threshold fitted for best pooled train F1.",
     trainable=False,
-    family="reference",
+    family="no-skill",
 )
-class SlopeThreshold(_FittedReference):
+class SlopeThreshold(FittedBaseline):
     """Thresholds the DEM's slope; threshold and direction fitted for the best pooled train F1.
 
-    Slope is the magnitude of the Sobel gradient (kornia) of the DEM channel in normalised units
+    Slope is the magnitude of the Sobel gradient (kornia) of the DEM band in normalised units
     per pixel. Normalisation is a positive linear map of the DEM, so thresholding normalised
     slope selects the same pixels as thresholding slope in metres per pixel; the fitted
     threshold holds for the normalisation the weights are saved with.
@@ -367,33 +306,35 @@ class SlopeThreshold(_FittedReference):
     direction are buffers, so they save and load with the weights.
 
     Args:
+        bands: the band set; must include the DEM (picked by name).
         bins: number of histogram bin edges.
 
     Shape:
-        ``[N, 4, H, W] -> [N, 1, H, W]`` logits ``4 * direction * (log(slope) - log(threshold))``
-        (positive exactly where the rule says landslide).
+        ``[N, len(bands), H, W] -> [N, 1, H, W]`` logits
+        ``4 * direction * (log(slope) - log(threshold))`` (positive exactly where the rule says
+        landslide).
     """
 
-    bands_used = ("DEM",)
+    config_bounds = {"bins": (2, 1 << 20)}
     #: Log-slope range of the histogram (normalised DEM units per pixel).
     log10_range: ClassVar[tuple[float, float]] = (-6.0, 3.0)
 
-    def __init__(self, *, bins: int = 4096) -> None:
-        super().__init__()
+    def __init__(self, *, bands: Sequence[str] = DEFAULT_BANDS, bins: int = 4096) -> None:
+        super().__init__(bands, reads=("DEM",))
         if bins < 2:
             raise ConfigError(f"bins must be >= 2, got {bins}.")
         self.register_buffer("threshold", torch.tensor(float("nan")))
         self.register_buffer("direction", torch.tensor(1.0))
         self.register_buffer("train_f1", torch.tensor(float("nan")))
         self.bins = int(bins)
-        self.config = {"bins": self.bins}
+        self.config.update(bins=self.bins)
 
-    @staticmethod
-    def slope(x: Tensor) -> Tensor:
-        """Slope magnitude ``[N, 1, H, W]`` of the DEM channel of ``x`` ``[N, 4, H, W]``."""
+    def slope(self, x: Tensor) -> Tensor:
+        """Slope magnitude ``[N, 1, H, W]`` of the DEM band of ``x`` ``[N, len(bands), H, W]``."""
         import kornia
 
-        grad = kornia.filters.spatial_gradient(x[:, 3:4].float(), mode="sobel", normalized=True)
+        dem = x[:, self.band_index].float()
+        grad = kornia.filters.spatial_gradient(dem, mode="sobel", normalized=True)
         return grad.pow(2).sum(dim=2).sqrt()
 
     def fit(self, batches: Iterable[dict[str, Any]]) -> None:
@@ -407,7 +348,7 @@ class SlopeThreshold(_FittedReference):
         pos = torch.zeros(self.bins + 1, dtype=torch.float64)
         neg = torch.zeros(self.bins + 1, dtype=torch.float64)
         with torch.no_grad():
-            for image, mask, valid in _iter_pixels(batches, "slope-threshold"):
+            for image, mask, valid in self.iter_batches(batches):
                 slope = self.slope(image)[:, 0][valid].double()
                 target = mask[valid].double()
                 # Bin b holds edges[b-1] <= slope < edges[b]; "steeper" predicts bins >= k.
@@ -437,7 +378,7 @@ class SlopeThreshold(_FittedReference):
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits ``[N, 1, H, W]``: positive where the fitted rule predicts landslide."""
-        check_input(x, self.name or "slope-threshold")
+        self.check_input(x)
         if torch.isnan(self.threshold):
             raise ConfigError(
                 "slope-threshold is not fitted: call model.fit(train_batches) or load fitted "

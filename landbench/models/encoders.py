@@ -28,10 +28,33 @@ def _check_widths(widths: Sequence[int]) -> tuple[int, ...]:
 
 
 class _StemStagesEncoder(nn.Module):
-    """A stem at full resolution, then one stage per halving; subclasses build both."""
+    """A stem at full resolution, then one stage per halving; subclasses say how to build both.
 
-    stem: nn.Module
-    stages: nn.ModuleList
+    Args:
+        in_channels: input channels (e.g. 3 for an optical group, 1 for the DEM).
+        widths: channels per level, finest first; ``depth = len(widths) - 1``.
+
+    Shape:
+        ``[N, in_channels, H, W] -> [[N, widths[i], H / 2**i, W / 2**i] for i in 0..depth]``.
+    """
+
+    def __init__(self, in_channels: int, widths: Sequence[int]) -> None:
+        super().__init__()
+        widths = _check_widths(widths)
+        self.out_channels = widths
+        self.depth = len(widths) - 1
+        self.stem = self.make_stem(in_channels, widths[0])
+        self.stages = nn.ModuleList(
+            self.make_stage(widths[i - 1], widths[i]) for i in range(1, len(widths))
+        )
+
+    def make_stem(self, in_channels: int, out_channels: int) -> nn.Module:
+        """The full-resolution block."""
+        raise NotImplementedError
+
+    def make_stage(self, in_channels: int, out_channels: int) -> nn.Module:
+        """One stage that halves ``H`` and ``W``."""
+        raise NotImplementedError
 
     def forward(self, x: Tensor) -> list[Tensor]:
         """Return the ``depth + 1`` feature maps, finest first."""
@@ -44,46 +67,31 @@ class _StemStagesEncoder(nn.Module):
 class ResUNetEncoder(_StemStagesEncoder):
     """Residual U-Net encoder (Zhang, Liu & Wang 2018): residual blocks, strided downsampling.
 
-    Args:
-        in_channels: input channels (3 for RGB, 1 for the DEM, 4 for stacked input).
-        widths: channels per level, finest first; ``depth = len(widths) - 1``.
-
-    Shape:
-        ``[N, in_channels, H, W] -> [[N, widths[i], H / 2**i, W / 2**i] for i in 0..depth]``.
+    Args and shape as :class:`_StemStagesEncoder`.
     """
 
-    def __init__(self, in_channels: int, widths: Sequence[int]) -> None:
-        super().__init__()
-        widths = _check_widths(widths)
-        self.out_channels = widths
-        self.depth = len(widths) - 1
-        self.stem = ResidualBlock(in_channels, widths[0])
-        self.stages = nn.ModuleList(
-            ResidualBlock(widths[i - 1], widths[i], stride=2) for i in range(1, len(widths))
-        )
+    def make_stem(self, in_channels: int, out_channels: int) -> nn.Module:
+        """A residual block at full resolution."""
+        return ResidualBlock(in_channels, out_channels)
+
+    def make_stage(self, in_channels: int, out_channels: int) -> nn.Module:
+        """A residual block whose first convolution has stride 2."""
+        return ResidualBlock(in_channels, out_channels, stride=2)
 
 
 class UNetEncoder(_StemStagesEncoder):
     """Plain U-Net encoder (Ronneberger, Fischer & Brox 2015): double convs and max pooling.
 
-    Args:
-        in_channels: input channels.
-        widths: channels per level, finest first; ``depth = len(widths) - 1``.
-
-    Shape:
-        ``[N, in_channels, H, W] -> [[N, widths[i], H / 2**i, W / 2**i] for i in 0..depth]``.
+    Args and shape as :class:`_StemStagesEncoder`.
     """
 
-    def __init__(self, in_channels: int, widths: Sequence[int]) -> None:
-        super().__init__()
-        widths = _check_widths(widths)
-        self.out_channels = widths
-        self.depth = len(widths) - 1
-        self.stem = DoubleConv(in_channels, widths[0])
-        self.stages = nn.ModuleList(
-            nn.Sequential(nn.MaxPool2d(2), DoubleConv(widths[i - 1], widths[i]))
-            for i in range(1, len(widths))
-        )
+    def make_stem(self, in_channels: int, out_channels: int) -> nn.Module:
+        """A double convolution at full resolution."""
+        return DoubleConv(in_channels, out_channels)
+
+    def make_stage(self, in_channels: int, out_channels: int) -> nn.Module:
+        """2x2 max pooling, then a double convolution."""
+        return nn.Sequential(nn.MaxPool2d(2), DoubleConv(in_channels, out_channels))
 
 
 class VGG16Encoder(nn.Module):
@@ -99,7 +107,7 @@ class VGG16Encoder(nn.Module):
     ``torch.load(..., weights_only=True)`` (no arbitrary unpickling).
 
     Args:
-        in_channels: input channels; must be 3 when ``pretrained``.
+        in_channels: input channels (the optical group); must be 3 when ``pretrained``.
         base_channels: width of the first stage (64 = VGG16).
         depth: number of downsamplings, 1 to 4.
         pretrained: load torchvision's ImageNet VGG16 weights from a local file.

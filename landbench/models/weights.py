@@ -3,11 +3,15 @@
 A landbench weights file is a plain ``.safetensors`` file: the tensors of the model's state dict
 and, in the header's ``__metadata__`` (string to string), everything needed to rebuild and cite
 it. Required keys written by :func:`save_weights`: ``model`` (registry name), ``model_config``
-(the keyword arguments that rebuild it) and ``landbench_version``; callers add ``dataset``,
+(the keyword arguments that rebuild it), ``landbench_version`` and ``bands`` (the band set the
+model was created for; files without it are R, G, B, DEM models); callers add ``dataset``,
 ``split_version``, ``manifest_sha256``, ``training_config``, ``metrics`` and ``normalization``
 (``{"bands": [...], "mean": [...], "std": [...]}``). String values are stored as they are, other
 values JSON-encoded; the key ``landbench_json_keys`` lists the JSON-encoded keys so that loading
-restores the exact dict. Loading never unpickles: safetensors holds raw tensor bytes only.
+restores the exact dict. Loading never unpickles: safetensors holds raw tensor bytes only, and
+the architecture the metadata asks for is bounded before anything is allocated (each width and
+depth option within its documented bound, at most
+:data:`~landbench.models.registry.MAX_PARAMETERS` parameters, counted on the meta device).
 
 Published weights are listed in the style of TorchGeo's ``WeightsEnum``: each model with
 published weights gets an enum whose members are :class:`Weights` (URL, sha256, metadata). Only
@@ -21,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -30,11 +35,17 @@ from typing import Any
 from landbench._version import __version__
 from landbench.core.errors import ConfigError, InvalidDataError, LandbenchError
 from landbench.core.io import atomic_write_bytes
+from landbench.datasets.hub_format import sha256_file
+from landbench.models.base import DEFAULT_BANDS, check_bands
 
 #: Key of the metadata entry listing which other entries are JSON-encoded.
 JSON_KEYS = "landbench_json_keys"
 #: Keys every landbench weights file has.
 REQUIRED_KEYS: tuple[str, ...] = ("model", "model_config", "landbench_version")
+#: Keys :func:`save_weights` writes itself (``bands`` is absent from files of landbench < 0.2).
+WRITTEN_KEYS: tuple[str, ...] = (*REQUIRED_KEYS, "bands")
+#: Model options that name files; a weights file never sets them (its tensors replace them).
+FILE_OPTIONS: tuple[str, ...] = ("pretrained", "weights_path")
 #: Value of the ``format`` entry (safetensors' own convention for PyTorch tensors).
 FORMAT = "pt"
 
@@ -84,8 +95,8 @@ def save_weights(
         path: destination ``.safetensors`` file (parent folders are created).
         metadata: JSON-serialisable extra metadata (``dataset``, ``split_version``,
             ``manifest_sha256``, ``training_config``, ``metrics``, ``normalization``, ...). The
-            keys ``model``, ``model_config`` and ``landbench_version`` are written by this
-            function and may not be given.
+            keys ``model``, ``model_config``, ``landbench_version`` and ``bands`` are written by
+            this function and may not be given.
         overwrite: replace an existing file at ``path`` (atomically); if False, an existing file
             is an error raised before anything is written.
 
@@ -107,11 +118,17 @@ def save_weights(
             f"carry .name and .config); got {type(model).__name__}."
         )
     metadata = dict(metadata or {})
-    clash = sorted(set(metadata) & {*REQUIRED_KEYS, JSON_KEYS, "format"})
+    clash = sorted(set(metadata) & {*WRITTEN_KEYS, JSON_KEYS, "format"})
     if clash:
         raise ConfigError(f"Metadata keys {clash} are written by save_weights; remove them.")
     header = _encode_metadata(
-        {"model": name, "model_config": config, "landbench_version": __version__, **metadata}
+        {
+            "model": name,
+            "model_config": config,
+            "landbench_version": __version__,
+            "bands": list(getattr(model, "bands", DEFAULT_BANDS)),
+            **metadata,
+        }
     )
     header["format"] = FORMAT
     # safetensors refuses aliased tensors; cloning contiguous CPU copies also detaches them.
@@ -161,12 +178,15 @@ def load_weights(
         device: where to put the tensors.
 
     Returns:
-        ``(model, metadata)``: the model in eval mode, and the metadata dict.
+        ``(model, metadata)``: the model in eval mode, created for the file's ``bands``, and the
+        metadata dict.
 
     Raises:
         LandbenchError: if the file does not exist.
         InvalidDataError: if the file is corrupt, truncated, not landbench weights, holds another
-            model than ``expected_model``, or its tensors do not fit the model it names.
+            model than ``expected_model``, asks for an architecture outside the documented
+            bounds (checked before anything is allocated) or options that name files, or its
+            tensors do not fit the model it names.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -186,8 +206,27 @@ def load_weights(
             f"{path} holds weights of {name!r}, which this landbench "
             f"({__version__}; file written by {metadata['landbench_version']}) does not know."
         )
+    config = dict(metadata["model_config"])
+    named_files = sorted(set(config) & set(FILE_OPTIONS))
+    if named_files:
+        raise InvalidDataError(
+            f"{path}: model_config sets {named_files}; a weights file never names other files "
+            "(its tensors are the weights). Remove them from the metadata."
+        )
     try:
-        model = create_model(name, **metadata["model_config"])
+        bands = check_bands(metadata.get("bands", config.get("bands", DEFAULT_BANDS)))
+        if "bands" in config and check_bands(config["bands"]) != bands:
+            raise InvalidDataError(
+                f"{path}: metadata bands {list(bands)} differ from model_config bands "
+                f"{reprlib.repr(config['bands'])}; the file was edited: save the weights again."
+            )
+    except ConfigError as err:
+        raise InvalidDataError(f"{path}: metadata bands: {err}") from err
+    config["bands"] = list(bands)
+    try:
+        # create_model checks every option against its bound and counts the parameters on the
+        # meta device before it allocates anything.
+        model = create_model(name, **config)
     except ConfigError as err:
         raise InvalidDataError(f"{path}: its model_config does not build {name!r}: {err}") from err
     try:
@@ -201,15 +240,6 @@ def load_weights(
     except RuntimeError as err:
         raise InvalidDataError(f"{path}: tensors do not fit model {name!r}: {err}") from err
     return model.to(device).eval(), metadata
-
-
-def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

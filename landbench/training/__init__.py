@@ -7,38 +7,61 @@ Example::
     run = train("baselines/configs/synth-bijie-fusionnet-resunet-mixup.yaml")
     # run/metrics.csv, run/model.safetensors, ...
 
-Heavy modules (torch, lightning) load on first use of their names, so that importing
-``landbench.training`` for its config classes stays cheap.
+The config module is light (the command line reads recipe keys from it for ``--help``); the
+names that need torch and Lightning are resolved on first use (PEP 562), through plain import
+statements so that the layer checker sees them.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-_EXPORTS: dict[str, str] = {
-    "TrainConfig": "landbench.training.config",
-    "load_config": "landbench.training.config",
-    "config_from_dict": "landbench.training.config",
-    "check_resources": "landbench.training.config",
-    "Mixup": "landbench.training.mixup",
-    "MixupResult": "landbench.training.mixup",
-    "mixup_batch": "landbench.training.mixup",
-    "MIXUP_MODES": "landbench.training.mixup",
-    "BCEDiceLoss": "landbench.training.losses",
-    "soft_dice_loss": "landbench.training.losses",
-    "LandslideSegmentationTask": "landbench.training.task",
-    "build_model": "landbench.training.transfer",
-    "load_transfer_weights": "landbench.training.transfer",
-    "train": "landbench.training.runner",
-    "read_metrics": "landbench.training.runner",
-    "METRICS_COLUMNS": "landbench.training.runner",
-}
+from landbench.training.config import (  # noqa: F401 - re-exported
+    TrainConfig,
+    check_resources,
+    config_differences,
+    load_config,
+)
 
-__all__ = sorted(_EXPORTS)
+_HEAVY = {
+    "BCEDiceLoss": "losses",
+    "soft_dice_loss": "losses",
+    "MIXUP_MODES": "mixup",
+    "Mixup": "mixup",
+    "MixupResult": "mixup",
+    "mixup_batch": "mixup",
+    "METRICS_COLUMNS": "recording",
+    "read_metrics": "recording",
+    "train": "runner",
+    "LandslideSegmentationTask": "task",
+    "build_model": "transfer",
+    "load_transfer_weights": "transfer",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _HEAVY.get(name)
+    if module == "losses":
+        from landbench.training import losses as found
+    elif module == "mixup":
+        from landbench.training import mixup as found
+    elif module == "recording":
+        from landbench.training import recording as found
+    elif module == "runner":
+        from landbench.training import runner as found
+    elif module == "task":
+        from landbench.training import task as found
+    elif module == "transfer":
+        from landbench.training import transfer as found
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(found, name)
+
+
+__all__ = [  # noqa: PLE0604 - the heavy names resolve through __getattr__
+    "TrainConfig",
+    "check_resources",
+    "config_differences",
+    "load_config",
+    *_HEAVY,
+]

@@ -1,31 +1,33 @@
-"""Typed training configuration: YAML files, ``--set key=value`` overrides and validation.
+"""Training recipes as data: typed sections, parsed and validated by jsonargparse.
 
-A config is a YAML mapping with the sections of :class:`TrainConfig`::
+A recipe is a YAML mapping with the sections of :class:`TrainConfig`::
 
     name: bijie-fusionnet-resunet-mixup
     seed: 0
     data: {dataset: bijie, root: data/bijie, batch_size: 8, patch_size: 256}
     model: {name: fusionnet-resunet, kwargs: {size: base}}
-    mixup: {mode: uniform}
+    mixup: {mode: uniform, p: 1.0}
     transfer: {strategy: scratch}
     trainer: {max_epochs: 100}
 
-Every key is checked against the dataclasses below (unknown keys and wrong types are errors that
-name the file, the key and what is expected), then the values are checked against the dataset
-and model registries, all before any data is read or any training starts.
+jsonargparse (the parser behind LightningCLI) reads it against the dataclasses below: an
+unknown key or a value of the wrong type is an error naming the file and the dotted key. Values
+are then checked for ranges and cross-field rules (:func:`check_values`), and against the dataset
+and model registries and the file system (:func:`check_resources`), all before any data is read.
 
-Relative paths (``data.root``, ``transfer.weights``, ``output_dir``) are resolved against the
-current working directory when the run starts, like every other command-line path; the resolved
-config written to the run folder keeps them as given, and ``run.json`` records the absolute paths.
+Overrides use jsonargparse's dotted keys, as on the command line
+(``landbench train --config X.yaml --trainer.max_epochs 50``): ``"trainer.max_epochs=50"``
+strings are parsed as those flags are, and a mapping ``{"trainer.devices": [0, 1]}`` sets typed
+values. Relative paths (``data.root``, ``transfer.weights``, ``output_dir``) resolve against the
+current working directory when the run starts.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import re
-import types
-import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,11 +37,24 @@ import yaml
 
 from landbench.core.errors import ConfigError
 
-DATASETS_CREATING_ROOT: frozenset[str] = frozenset({"synth"})
-"""Datasets whose ``root`` is a cache folder they create (no existence check)."""
-
 STRATEGIES: tuple[str, ...] = ("scratch", "pretrained", "finetune")
 """Transfer strategies of the paper's Table 2."""
+
+RESUMABLE_CHANGES: tuple[str, ...] = (
+    "trainer.accelerator",
+    "trainer.devices",
+    "trainer.strategy",
+    "trainer.num_nodes",
+    "trainer.precision",
+    "trainer.progress_bar",
+    "trainer.max_epochs",
+    "data.num_workers",
+    "output_dir",
+)
+"""Keys that may differ between two runs of one recipe (where and how long, not what)."""
+
+FREE_FORM: tuple[str, ...] = ("data.dataset_kwargs", "model.kwargs")
+"""Sections whose keys belong to the dataset or the model (checked by :func:`check_resources`)."""
 
 
 @dataclass
@@ -53,12 +68,14 @@ class DataConfig:
         eval_batch_size: validation batch size (native-size tiles).
         patch_size: side of the square training patches, in pixels.
         patches_per_tile: random patches drawn from each training tile per epoch.
-        pad_multiple: validation tiles are padded to a multiple of this (then ignored by metrics).
+        pad_multiple: tiles are padded to a multiple of this (padding never enters a loss or a
+            metric).
         num_workers: data loader worker processes.
         augment: random flips and 90-degree rotations of training batches.
         dem_relative: feed the DEM relative to each tile's mean elevation (relief only); the
             choice travels with the weights, so inference does the same.
-        kwargs: further dataset options, e.g. ``{preset: bijie, size: 64, n: 200}`` for ``synth``.
+        dataset_kwargs: the dataset's own options, e.g. ``{preset: bijie, size: 64, n: 200}`` for
+            ``synth``; ``--set KEY=VALUE`` sets one on the command line.
     """
 
     dataset: str = "synth"
@@ -71,7 +88,7 @@ class DataConfig:
     num_workers: int = 0
     augment: bool = True
     dem_relative: bool = False
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    dataset_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,7 +106,7 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    """``bce_weight * BCE + dice_weight * soft Dice`` (both accept Mixup's soft targets).
+    """``bce_weight * BCE + dice_weight * soft Dice`` over real (unpadded) pixels.
 
     Attributes:
         bce_weight: weight of binary cross-entropy.
@@ -109,13 +126,13 @@ class MixupConfig:
     Attributes:
         mode: ``off``, ``uniform`` (lambda ~ U[0, 1], the paper) or ``beta`` (Beta(alpha, alpha)).
         alpha: Beta concentration (``beta`` only).
-        prob: probability of mixing a given batch.
+        p: probability that a training batch is mixed; 1.0 (every batch) as in the paper's text.
         per_sample: one coefficient per pair (True) or per batch (False).
     """
 
     mode: Literal["off", "uniform", "beta"] = "off"
     alpha: float = 0.4
-    prob: float = 1.0
+    p: float = 1.0
     per_sample: bool = True
 
 
@@ -126,8 +143,9 @@ class OptimConfig:
     Attributes:
         lr: peak learning rate.
         weight_decay: AdamW decoupled weight decay.
-        scheduler: ``cosine`` (to ``min_lr`` over ``trainer.max_epochs``), ``plateau`` (divide by
-            ``1 / factor`` when the monitored metric stalls ``patience`` epochs) or ``none``.
+        scheduler: ``cosine`` (to ``min_lr`` over the run's budget: ``trainer.max_steps``
+            optimiser steps when set, else ``trainer.max_epochs`` epochs), ``plateau`` (multiply
+            by ``factor`` when the monitored metric stalls ``patience`` epochs) or ``none``.
         min_lr: floor of the schedule.
         factor: ``plateau`` multiplier.
         patience: ``plateau`` patience, in epochs.
@@ -149,9 +167,11 @@ class TransferConfig:
         strategy: ``scratch`` (random init), ``pretrained`` (load ``weights``, evaluate only) or
             ``finetune`` (load ``weights``, then train).
         weights: a ``.safetensors`` file written by ``landbench train`` (``RUN/model.safetensors``)
-            or the zoo; its model name and config must equal ``model``.
+            or the zoo; its model name and config, and its DEM transform (``data.dem_relative``,
+            the DEM nodata value), must equal this recipe's.
         freeze_encoders_epochs: ``finetune``: epochs during which ``model.encoders()`` are frozen.
-        lr_scale: ``finetune``: multiplies ``optim.lr`` (e.g. 0.1 for a gentler update).
+        lr_scale: ``finetune``: multiplies ``optim.lr`` (1.0 gives scratch's schedule, for an
+            equal-budget comparison).
         normalization: ``target`` normalises with the train statistics of ``data.dataset``;
             ``source`` reuses the statistics stored with ``weights``.
     """
@@ -169,6 +189,9 @@ class TrainerConfig:
 
     Attributes:
         max_epochs: training epochs (upper bound with early stopping).
+        max_steps: optimiser steps of the run, or null; when set it is the budget (training
+            stops there, and the cosine schedule runs over steps), so that two recipes on
+            different data or batch sizes can state the same number of updates.
         min_epochs: epochs before early stopping may stop the run.
         accelerator: ``auto``, ``cpu``, ``gpu``, ``mps``, ...
         devices: ``auto``, a count, or a list of device indices.
@@ -183,12 +206,13 @@ class TrainerConfig:
         limit_train_batches: a fraction or number of training batches per epoch (quick runs).
         limit_val_batches: likewise for validation.
         log_every_n_steps: logging interval, in steps.
-        progress_bar: show Lightning's progress bar.
+        progress_bar: show a progress bar per epoch (a line per epoch when not in a terminal).
         deterministic: force deterministic algorithms; null means yes on CPU (bit-identical
             reruns) and no on GPUs (some CUDA kernels have no deterministic version).
     """
 
     max_epochs: int = 50
+    max_steps: int | None = None
     min_epochs: int = 0
     accelerator: str = "auto"
     devices: int | str | list[int] = "auto"
@@ -245,212 +269,190 @@ class TrainConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
 
 
-# ----------------------------------------------------------------------------------------------
-# Building a config from plain data, with type checking
-# ----------------------------------------------------------------------------------------------
+def recipe_keys(cls: type = TrainConfig, prefix: str = "") -> list[str]:
+    """Every dotted key of a recipe, leaves and free-form sections (``trainer.max_epochs``, ...).
 
-
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return " | ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (typing.Union, types.UnionType):
-        return " | ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is not None:
-        return getattr(origin, "__name__", str(origin))
-    if tp is type(None):
-        return "null"
-    return getattr(tp, "__name__", str(tp))
-
-
-def _matches(value: Any, tp: Any) -> bool:
-    """Whether ``value`` (parsed YAML) is acceptable for annotation ``tp``."""
-    if tp is Any:
-        return True
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return value in typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, a) for a in typing.get_args(tp))
-    if tp is type(None):
-        return value is None
-    if tp is bool:
-        return isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if tp is float:  # ints are floats too; so is "1e-3", which YAML 1.1 reads as a string
-        if isinstance(value, str):
-            return bool(_FLOAT_RE.match(value.strip()))
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if tp is str:
-        return isinstance(value, str)
-    if origin is dict:
-        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
-    if origin is list:
-        (item,) = typing.get_args(tp)
-        return isinstance(value, list) and all(_matches(v, item) for v in value)
-    return isinstance(value, tp)
-
-
-_FLOAT_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
-
-
-def _coerce(value: Any, tp: Any) -> Any:
-    """Normalise accepted values: numeric strings and ints become floats where floats are due."""
-    options = (
-        typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
-    )
-    if float not in options or isinstance(value, bool):
-        return value
-    if isinstance(value, str) and str not in options:
-        return float(value)
-    if isinstance(value, int) and int not in options:
-        return float(value)
-    return value
-
-
-def _suggest(key: str, valid: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(valid), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _build(cls: type, data: Any, where: str, source: str) -> Any:
-    if not isinstance(data, Mapping):
-        raise ConfigError(
-            f"{source}: {where or 'the config'} must be a mapping of keys to values, got "
-            f"{type(data).__name__}."
-        )
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = [k for k in data if k not in fields]
-    if unknown:
-        key = unknown[0]
-        dotted = f"{where}.{key}" if where else str(key)
-        raise ConfigError(
-            f"{source}: unknown key {dotted!r}{_suggest(str(key), fields)}. Valid keys"
-            f"{' of ' + where if where else ''}: {', '.join(fields)}."
-        )
-    kwargs = {}
-    for key, value in data.items():
-        dotted = f"{where}.{key}" if where else key
-        tp = hints[key]
-        if dataclasses.is_dataclass(tp):
-            kwargs[key] = _build(tp, {} if value is None else value, dotted, source)
-            continue
-        if isinstance(value, bool) and typing.get_origin(tp) is Literal:
-            # YAML 1.1 reads an unquoted ``off`` / ``on`` as a boolean.
-            word = "on" if value else "off"
-            value = word if word in typing.get_args(tp) else value
-        if not _matches(value, tp):
-            raise ConfigError(
-                f"{source}: {dotted} must be {_type_name(tp)}, got {value!r} "
-                f"({type(value).__name__})."
-            )
-        kwargs[key] = _coerce(value, tp)
-    return cls(**kwargs)
-
-
-def config_from_dict(data: Mapping[str, Any], source: str = "config") -> TrainConfig:
-    """Build and type-check a :class:`TrainConfig` from a plain nested mapping.
-
-    Args:
-        data: parsed YAML (missing keys take their defaults).
-        source: what to name in error messages (usually the file path).
-
-    Raises:
-        ConfigError: on an unknown key or a value of the wrong type (the message names both).
+    The command line offers one ``--KEY`` flag per key; this needs no parser, so
+    ``landbench --help`` stays fast.
     """
-    config = _build(TrainConfig, data, "", source)
-    check_values(config, source)
-    return config
+    keys: list[str] = []
+    for f in dataclasses.fields(cls):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+        if dataclasses.is_dataclass(default):
+            keys += recipe_keys(type(default), f"{prefix}{f.name}.")
+        else:
+            keys.append(f"{prefix}{f.name}")
+    return keys
 
 
-def parse_override(item: str) -> tuple[list[str], Any]:
-    """Parse one ``key.sub=value`` override; the value is read as YAML (``3``, ``true``, ``[1]``).
+# ----------------------------------------------------------------------------------------------
+# Parsing with jsonargparse
+# ----------------------------------------------------------------------------------------------
 
-    Raises:
-        ConfigError: if ``item`` has no ``=`` or an empty key.
-    """
-    key, sep, raw = item.partition("=")
-    key = key.strip()
-    if not sep or not key or any(not part for part in key.split(".")):
+
+def _parser() -> Any:
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser(exit_on_error=False, allow_abbrev=False)
+    parser.add_class_arguments(TrainConfig, None, fail_untyped=True)
+    return parser
+
+
+_UNKNOWN = (
+    re.compile(r"Group '([\w.]+)' does not accept option '([\w.]+)'"),
+    re.compile(r"Option '()([\w.]+)' is not accepted"),
+    re.compile(r"unrecognized arguments: --()([\w.]+)"),
+)
+_TYPE = re.compile(r"^key \"([\w.]+)\": (.*)$")
+
+
+def _explain(err: Exception, label: str) -> ConfigError:
+    """One line from a jsonargparse error: the file, the dotted key, and a did-you-mean."""
+    message = " ".join(str(err).replace("Parser key", "key").split())
+    for pattern in _UNKNOWN:
+        found = pattern.search(message)
+        if found:
+            key = ".".join(part for part in found.groups() if part)
+            close = difflib.get_close_matches(key, recipe_keys(), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return ConfigError(f"{label}: unknown key {key!r}{hint}.")
+    found = _TYPE.match(message)
+    if found:
+        key, detail = found.groups()
+        detail = re.sub(r"<class '(\w+)'>", r"\1", detail).replace("Expected a ", "expected ")
+        detail = detail.replace("typing.Literal[", "one of [")
+        message = f"{key}: {detail}"
+        if "Got value: False" in detail or "Got value: True" in detail:
+            message += " (YAML reads unquoted off/on/yes/no as booleans; quote the word: 'off')"
+    return ConfigError(f"{label}: {message}")
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any, label: str) -> None:
+    node = data
+    *parents, last = key.split(".")
+    if not key or not all(parents) or not last:
+        raise ConfigError(f"{label}: invalid key {key!r}; write a dotted key such as seed=1.")
+    for part in parents:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"{label}: {part!r} holds a value, not a section of keys ({key}).")
+        node = child
+    node[last] = copy.deepcopy(value)
+
+
+def _check_sections(data: Mapping[str, Any], label: str) -> None:
+    """Sections must be mappings (jsonargparse would fail deep inside instantiation)."""
+    for f in dataclasses.fields(TrainConfig):
+        value = data.get(f.name)
+        if f.default_factory is not dataclasses.MISSING and value is not None:
+            if not isinstance(value, Mapping):
+                raise ConfigError(
+                    f"{label}: {f.name} must be a mapping of keys to values, got "
+                    f"{type(value).__name__} {value!r}."
+                )
+
+
+def _read(source: str | Path | Mapping[str, Any] | TrainConfig) -> tuple[dict[str, Any], str]:
+    if isinstance(source, TrainConfig):
+        return source.to_dict(), f"config {source.name!r}"
+    if isinstance(source, Mapping):
+        return copy.deepcopy(dict(source)), "config"
+    path = Path(source)
+    if not path.is_file():
         raise ConfigError(
-            f"Invalid override {item!r}; write KEY=VALUE with a dotted key, e.g. "
-            "trainer.max_epochs=5 or mixup.mode=off."
+            f"Config file {path} does not exist; see baselines/configs/ for examples."
         )
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"Invalid value in override {item!r}: {err}") from None
-    return key.split("."), value
-
-
-def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Apply ``key=value`` overrides to a nested dict (a new dict is returned).
-
-    Keys may go into free-form sections, e.g. ``data.kwargs.n=40`` or ``model.kwargs.size=tiny``.
-    Whether a key exists is checked afterwards, with the rest of the config.
-    """
-    import copy
-
-    out = copy.deepcopy(dict(data))
-    for item in overrides:
-        path, value = parse_override(item)
-        node = out
-        for part in path[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise ConfigError(
-                    f"Override {item!r}: {part!r} holds a value, not a section of keys."
-                )
-            node = child
-        node[path[-1]] = value
-    return out
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of keys to values.")
+    data.setdefault("name", path.stem)
+    return data, str(path)
 
 
 def load_config(
-    source: str | Path | Mapping[str, Any] | TrainConfig, overrides: Iterable[str] = ()
+    source: str | Path | Mapping[str, Any] | TrainConfig,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
 ) -> TrainConfig:
-    """Load a config file (or mapping), apply overrides, and validate it.
+    """Load a recipe (file or mapping), apply overrides, and validate it.
 
     Args:
         source: a YAML file path, a mapping, or a :class:`TrainConfig` (copied).
-        overrides: ``key=value`` strings, applied in order.
+        overrides: dotted keys with values, applied in order: strings ``"trainer.max_epochs=5"``
+            (a leading ``--`` is allowed), parsed as jsonargparse parses command-line flags, or a
+            mapping ``{"trainer.devices": [0, 1]}`` of typed values. A key inside a free-form
+            section (``data.dataset_kwargs.n``, ``model.kwargs.size``) sets that one item.
 
     Returns:
         The validated config. If the file gives no ``name``, the file's stem is used.
 
     Raises:
         ConfigError: for a missing or unreadable file, invalid YAML, an unknown key, a wrong type
-            or an invalid value.
+            or an invalid value; the message names the file (or override) and the key.
     """
-    overrides = list(overrides)
-    if isinstance(source, TrainConfig):
-        data, label = source.to_dict(), "config"
-    elif isinstance(source, Mapping):
-        data, label = dict(source), "config"
+    from argparse import ArgumentError
+
+    data, label = _read(source)
+    args: list[str] = []
+    if isinstance(overrides, Mapping):
+        for key, value in overrides.items():
+            _set_dotted(data, key, value, label)
     else:
-        path = Path(source)
-        label = str(path)
-        if not path.is_file():
-            raise ConfigError(
-                f"Config file {path} does not exist; see baselines/configs/ for examples."
-            )
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as err:
-            raise ConfigError(f"{path} is not valid YAML: {err}") from None
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: a config must be a mapping of keys to values.")
-        data.setdefault("name", path.stem)
-    if overrides:
-        data = apply_overrides(data, overrides)
-        label = f"{label} (with --set {' '.join(overrides)})"
-    return config_from_dict(data, label)
+        for item in overrides:
+            key, sep, _ = item.removeprefix("--").partition("=")
+            if not sep or not key.strip() or any(not p for p in key.strip().split(".")):
+                raise ConfigError(
+                    f"Invalid override {item!r}; write KEY=VALUE with a dotted key, e.g. "
+                    "trainer.max_epochs=5 or mixup.mode=off."
+                )
+            args.append(f"--{item.removeprefix('--')}")
+        if args:
+            label = f"{label} (with overrides {' '.join(args)})"
+    _check_sections(data, label)
+    parser = _parser()
+    try:
+        namespace = parser.parse_object(data)
+        if args:
+            namespace = parser.parse_args(args, namespace)
+    except (ArgumentError, TypeError, ValueError) as err:
+        raise _explain(err, label) from None
+    config = TrainConfig(**{k: v for k, v in parser.instantiate(namespace).items()})
+    check_values(config, label)
+    return config
+
+
+def config_differences(
+    old: Mapping[str, Any], new: Mapping[str, Any], ignore: Iterable[str] = RESUMABLE_CHANGES
+) -> list[str]:
+    """Dotted keys whose values differ between two config dicts, except those in ``ignore``.
+
+    The one comparison behind resuming a run and reusing a run folder.
+    """
+    ignored = set(ignore)
+
+    def walk(a: Any, b: Any, prefix: str) -> list[str]:
+        if prefix.rstrip(".") in ignored:
+            return []
+        if (
+            isinstance(a, Mapping)
+            and isinstance(b, Mapping)
+            and prefix.rstrip(".") not in FREE_FORM
+        ):
+            keys = sorted(set(a) | set(b))
+            return [d for k in keys for d in walk(a.get(k), b.get(k), f"{prefix}{k}.")]
+        return [] if a == b else [prefix.rstrip(".")]
+
+    return walk(old, new, "")
+
+
+# ----------------------------------------------------------------------------------------------
+# Value checks
+# ----------------------------------------------------------------------------------------------
 
 
 def _positive(value: float, key: str, source: str, allow_zero: bool = False) -> None:
@@ -477,6 +479,8 @@ def check_values(config: TrainConfig, source: str = "config") -> None:
     if not 0 < config.optim.factor < 1:
         raise ConfigError(f"{source}: optim.factor must be in (0, 1), got {config.optim.factor}.")
     _positive(config.trainer.max_epochs, "trainer.max_epochs", source)
+    if config.trainer.max_steps is not None:
+        _positive(config.trainer.max_steps, "trainer.max_steps", source)
     _positive(config.trainer.min_epochs, "trainer.min_epochs", source, allow_zero=True)
     _positive(config.trainer.accumulate_grad_batches, "trainer.accumulate_grad_batches", source)
     _positive(config.trainer.num_nodes, "trainer.num_nodes", source)
@@ -490,9 +494,12 @@ def check_values(config: TrainConfig, source: str = "config") -> None:
         _positive(config.loss.pos_weight, "loss.pos_weight", source)
     if config.mixup.mode == "beta":
         _positive(config.mixup.alpha, "mixup.alpha", source)
-    if not 0 <= config.mixup.prob <= 1:
-        raise ConfigError(f"{source}: mixup.prob must be in [0, 1], got {config.mixup.prob}.")
-    transfer = config.transfer
+    if not 0 <= config.mixup.p <= 1:
+        raise ConfigError(f"{source}: mixup.p must be in [0, 1], got {config.mixup.p}.")
+    _check_transfer(config.transfer, source)
+
+
+def _check_transfer(transfer: TransferConfig, source: str) -> None:
     if transfer.strategy == "scratch":
         if transfer.weights is not None:
             raise ConfigError(
@@ -517,8 +524,6 @@ def check_values(config: TrainConfig, source: str = "config") -> None:
         )
     if transfer.normalization == "source" and transfer.strategy == "scratch":
         raise ConfigError(f"{source}: transfer.normalization 'source' needs pretrained weights.")
-    if config.trainer.monitor not in ("val_f1", "val_loss"):
-        raise ConfigError(f"{source}: trainer.monitor must be val_f1 or val_loss.")
 
 
 def check_resources(config: TrainConfig, source: str = "config") -> None:
@@ -533,22 +538,21 @@ def check_resources(config: TrainConfig, source: str = "config") -> None:
     from landbench.datasets.registry import dataset_class
     from landbench.models import model_info
 
+    data = config.data
     try:
-        dataset_class(config.data.dataset)
+        cls = dataset_class(data.dataset)
     except ConfigError as err:
         raise ConfigError(f"{source}: data.dataset: {err}") from None
-    if "root" in config.data.kwargs:
-        raise ConfigError(f"{source}: give the dataset root as data.root, not data.kwargs.root.")
-    creates_root = config.data.dataset in DATASETS_CREATING_ROOT or config.data.kwargs.get(
-        "download"
-    )
-    root = config.data.root
-    if root is not None and not creates_root and not Path(root).expanduser().is_dir():
+    if "root" in data.dataset_kwargs:
         raise ConfigError(
-            f"{source}: data.root {config.data.root!r} is not a folder "
-            f"(resolved to {Path(config.data.root).expanduser().resolve()}). Download or import "
-            f"the dataset there (`landbench datasets download {config.data.dataset}`) or fix "
-            "data.root."
+            f"{source}: give the dataset root as data.root, not data.dataset_kwargs.root."
+        )
+    creates_root = cls.creates_root or data.dataset_kwargs.get("download")
+    if data.root is not None and not creates_root and not Path(data.root).expanduser().is_dir():
+        raise ConfigError(
+            f"{source}: data.root {data.root!r} is not a folder "
+            f"(resolved to {Path(data.root).expanduser().resolve()}). Download or import "
+            f"the dataset there (`landbench datasets download {data.dataset}`) or fix data.root."
         )
     try:
         info = model_info(config.model.name)

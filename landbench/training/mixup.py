@@ -47,7 +47,8 @@ class Mixup(torch.nn.Module):
             paper) or ``"beta"`` (``lam ~ Beta(alpha, alpha)``).
         alpha: concentration of the Beta distribution (``mode="beta"`` only); small values keep
             ``lam`` near 0 or 1, ``alpha=1`` equals ``"uniform"``.
-        prob: probability that a given batch is mixed at all.
+        p: probability that a given batch is mixed at all (default 1.0: every batch, as the
+            paper's text describes); a skipped batch trains on its own samples unchanged.
         per_sample: draw one coefficient per pair (the paper blends each new sample with its own
             random coefficient); if False, one coefficient for the whole batch (Zhang et al.).
 
@@ -58,25 +59,22 @@ class Mixup(torch.nn.Module):
     """
 
     def __init__(
-        self, mode: str = "uniform", alpha: float = 0.4, prob: float = 1.0, per_sample: bool = True
+        self, mode: str = "uniform", alpha: float = 0.4, p: float = 1.0, per_sample: bool = True
     ) -> None:
         super().__init__()
         if mode not in MIXUP_MODES:
             raise ConfigError(f"Unknown mixup mode {mode!r}; valid modes are {list(MIXUP_MODES)}.")
         if mode == "beta" and not alpha > 0:
             raise ConfigError(f"mixup alpha must be > 0 for mode='beta', got {alpha!r}.")
-        if not 0.0 <= prob <= 1.0:
-            raise ConfigError(f"mixup prob must be in [0, 1], got {prob!r}.")
+        if not 0.0 <= p <= 1.0:
+            raise ConfigError(f"mixup p must be in [0, 1], got {p!r}.")
         self.mode = mode
         self.alpha = float(alpha)
-        self.prob = float(prob)
+        self.p = float(p)
         self.per_sample = per_sample
 
     def extra_repr(self) -> str:  # noqa: D102
-        return (
-            f"mode={self.mode!r}, alpha={self.alpha}, prob={self.prob}, "
-            f"per_sample={self.per_sample}"
-        )
+        return f"mode={self.mode!r}, alpha={self.alpha}, p={self.p}, per_sample={self.per_sample}"
 
     def sample_lambda(self, n: int, device: torch.device | str = "cpu") -> Tensor:
         """Draw mixing coefficients.
@@ -107,7 +105,7 @@ class Mixup(torch.nn.Module):
             mask: ``[N, H, W]`` binary (int or float) or already soft masks.
 
         Returns:
-            A :class:`MixupResult`; with ``mode="off"`` (or a batch that the ``prob`` draw skips,
+            A :class:`MixupResult`; with ``mode="off"`` (or a batch that the ``p`` draw skips,
             or a single-sample batch) ``image`` is the input tensor itself and ``target`` is
             ``mask`` as float.
         """
@@ -117,7 +115,8 @@ class Mixup(torch.nn.Module):
         ones = torch.ones(n, device=image.device)
         if self.mode == "off" or n < 2:
             return MixupResult(image, target, ones, identity)
-        if self.prob < 1.0 and float(torch.rand((), device=image.device)) >= self.prob:
+        # p = 1 draws nothing here, so a seed gives the same pairs as before p existed.
+        if self.p < 1.0 and float(torch.rand((), device=image.device)) >= self.p:
             return MixupResult(image, target, ones, identity)
         perm = torch.randperm(n, device=image.device)
         lam = self.sample_lambda(n, image.device)
@@ -132,14 +131,19 @@ def mixup_batch(batch: dict[str, Any], mixup: Mixup) -> dict[str, Any]:
     """Apply ``mixup`` to a landbench batch dict.
 
     Args:
-        batch: with ``image`` float ``[N, C, H, W]`` and ``mask`` ``[N, H, W]``.
+        batch: with ``image`` float ``[N, C, H, W]``, ``mask`` ``[N, H, W]`` and optionally
+            ``valid`` bool ``[N, H, W]`` (false on padding).
         mixup: the mixer.
 
     Returns:
-        A new dict with the mixed ``image``, a float ``mask`` of soft targets, and ``mixup_lam``
-        / ``mixup_perm``; the input dict is not modified.
+        A new dict with the mixed ``image``, a float ``mask`` of soft targets, ``mixup_lam`` /
+        ``mixup_perm``, and ``valid`` true only where both partners hold real pixels (a blend
+        with padding is not a real pixel); the input dict is not modified.
     """
     out = mixup(batch["image"], batch["mask"])
     mixed = dict(batch)
     mixed.update(image=out.image, mask=out.target, mixup_lam=out.lam, mixup_perm=out.perm)
+    valid = batch.get("valid")
+    if valid is not None:
+        mixed["valid"] = valid & valid[out.perm]
     return mixed

@@ -1,14 +1,19 @@
 """The Lightning module that trains any landbench (or TorchGeo / smp) binary segmentation model.
 
-Follows TorchGeo's trainer conventions: batches are dicts with ``image`` ``[N, C, H, W]`` and
-``mask`` ``[N, H, W]``; metrics are logged per stage with the stage as prefix. Logged names:
+Follows TorchGeo's trainer conventions: batches are dicts with ``image`` ``[N, C, H, W]``,
+``mask`` ``[N, H, W]`` and, where tiles were padded, ``valid`` ``[N, H, W]`` (false on padding);
+metrics are logged per stage with the stage as prefix. Logged names:
 
-* ``train_loss``: the training loss (on Mixup's soft targets when Mixup is on), per epoch mean.
+* ``train_loss``: the training loss over real pixels (on Mixup's soft targets when Mixup is on),
+  per epoch mean.
 * ``val_loss``, ``val_f1``, ``val_iou``, ``val_precision``, ``val_recall`` (and ``test_*`` the
   same way when ``trainer.test`` is called; training never does): the loss and the landslide
-  class's pixel F1, IoU, precision and recall pooled over every pixel of the split (micro), at a
-  0.5 probability threshold, ignoring the padding that native-size batches carry (``valid``).
-  A score whose denominator is 0 (no landslide predicted nor present) is 0.
+  class's pixel F1, IoU, precision and recall pooled over every real pixel of the split (micro),
+  at the predictor's 0.5 probability threshold. Validation predicts through the inference
+  layer's :class:`~landbench.inference.predictor.Predictor` (each tile cropped to its real
+  pixels and padded alone) and counts with the evaluator's
+  :func:`~landbench.evaluation.counts.confusion_counts`, so its scores are the scores that
+  ``landbench evaluate`` gives the same weights. A score whose denominator is 0 is 0.
 """
 
 from __future__ import annotations
@@ -19,29 +24,17 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
-from torchmetrics.classification import BinaryStatScores
 
 from landbench.core.errors import ConfigError
+from landbench.core.padding import valid_extent
+from landbench.evaluation.counts import COUNT_FIELDS, Counts, confusion_counts
+from landbench.evaluation.metrics import pooled_metrics
+from landbench.inference.predictor import DEFAULT_BANDS, Predictor
 from landbench.training.losses import BCEDiceLoss
 from landbench.training.mixup import Mixup, mixup_batch
 
 #: Names of the validation metrics, as logged with a ``val_`` / ``test_`` prefix.
 METRIC_NAMES: tuple[str, ...] = ("f1", "iou", "precision", "recall")
-
-
-def scores_from_counts(tp: Tensor, fp: Tensor, fn: Tensor) -> dict[str, Tensor]:
-    """Pooled F1, IoU, precision and recall from pixel counts (0 where a denominator is 0)."""
-    tp, fp, fn = tp.double(), fp.double(), fn.double()
-
-    def ratio(num: Tensor, den: Tensor) -> Tensor:
-        return torch.where(den > 0, num / den.clamp_min(1), torch.zeros_like(num)).float()
-
-    return {
-        "f1": ratio(2 * tp, 2 * tp + fp + fn),
-        "iou": ratio(tp, tp + fp + fn),
-        "precision": ratio(tp, tp + fp),
-        "recall": ratio(tp, tp + fn),
-    }
 
 
 class LandslideSegmentationTask(L.LightningModule):
@@ -56,7 +49,7 @@ class LandslideSegmentationTask(L.LightningModule):
         pos_weight: BCE weight of landslide pixels; None for 1.
         mixup: ``"off"``, ``"uniform"`` or ``"beta"`` (see :class:`~landbench.training.Mixup`).
         mixup_alpha: Beta concentration.
-        mixup_prob: probability of mixing a batch.
+        mixup_p: probability of mixing a batch (1.0: every batch).
         mixup_per_sample: one coefficient per pair rather than per batch.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
@@ -82,7 +75,7 @@ class LandslideSegmentationTask(L.LightningModule):
         pos_weight: float | None = None,
         mixup: str = "off",
         mixup_alpha: float = 0.4,
-        mixup_prob: float = 1.0,
+        mixup_p: float = 1.0,
         mixup_per_sample: bool = True,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
@@ -128,10 +121,12 @@ class LandslideSegmentationTask(L.LightningModule):
             self.hparams["model_kwargs"] = dict(config)
         self.model = model
         self.loss_fn = BCEDiceLoss(bce_weight, dice_weight, pos_weight)
-        self.mixup = Mixup(mixup, mixup_alpha, mixup_prob, mixup_per_sample)
+        self.mixup = Mixup(mixup, mixup_alpha, mixup_p, mixup_per_sample)
         self.train_loss_mean = MeanMetric()
-        self.val_stats = BinaryStatScores(threshold=threshold, ignore_index=-1)
-        self.test_stats = BinaryStatScores(threshold=threshold, ignore_index=-1)
+        # Pooled confusion counts of the epoch (tp, fp, fn, tn), summed across processes.
+        self.register_buffer("eval_counts", torch.zeros(4, dtype=torch.int64), persistent=False)
+        self.scores: dict[str, float] = {}
+        """The last validation (or test) epoch's pooled scores, as float64 Python floats."""
 
     # -- model -----------------------------------------------------------------------------
 
@@ -161,12 +156,14 @@ class LandslideSegmentationTask(L.LightningModule):
             self.set_encoders_frozen(self.current_epoch < self.hparams.freeze_encoders_epochs)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        """Mix the batch (on the device), then BCE + Dice against the (soft) targets."""
-        # Training ignores ``valid``: random patches only pad tiles smaller than the patch, the
-        # padding is labelled background, and kornia's flips do not transform that key.
+        """Mix the batch (on the device), then BCE + Dice against the (soft) targets.
+
+        Padded pixels (``valid`` false: tiles smaller than a patch, padded by the core rule)
+        carry no loss; a mixed pixel counts when both partners are real.
+        """
         batch = mixup_batch(batch, self.mixup)
         logits = self(batch["image"])
-        loss = self.loss_fn(logits, batch["mask"])
+        loss = self.loss_fn(logits, batch["mask"], batch.get("valid"))
         n = batch["image"].shape[0]
         self.train_loss_mean.update(loss.detach(), weight=n)
         self.log(
@@ -180,16 +177,51 @@ class LandslideSegmentationTask(L.LightningModule):
         )
         return loss
 
+    def predictor(self, bands: tuple[str, ...] | None = None) -> Predictor:
+        """The inference layer's predictor around this task's model.
+
+        Validation batches come normalised by the data module (over each tile's real pixels,
+        with the train statistics), so the statistics given here are never applied; the
+        predictor crops, pads and runs each tile exactly as ``landbench evaluate`` does.
+        """
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer else None
+        bands = tuple(bands or getattr(datamodule, "bands", None) or DEFAULT_BANDS)
+        n = len(bands)
+        return Predictor(
+            self.model,
+            [0.0] * n,
+            [1.0] * n,
+            bands=bands,
+            device=self.device,
+            batch_size=max(1, int(getattr(datamodule, "eval_batch_size", 8))),
+            threshold=self.hparams.threshold,
+        )
+
     def _eval_step(self, batch: dict[str, Any], stage: str) -> Tensor:
-        logits = self(batch["image"])
-        mask = batch["mask"]
+        image, mask = batch["image"], batch["mask"]
         valid = batch.get("valid")
         if valid is None:
             valid = torch.ones_like(mask, dtype=torch.bool)
-        loss = self.loss_fn(logits, mask, valid)
-        target = mask.masked_fill(~valid, -1)
-        stats = self.val_stats if stage == "val" else self.test_stats
-        stats.update(torch.sigmoid(logits[:, 0].float()), target)
+        was_training = self.model.training
+        predictor = self.predictor()
+        extents = [valid_extent(v) for v in valid]
+        tiles = [im[:, :h, :w] for im, (h, w) in zip(image, extents)]
+        logits = predictor.logits(tiles, normalized=True)
+        self.model.train(was_training)  # the predictor switched it to eval mode
+        targets = [mask[i, : t.shape[-2], : t.shape[-1]] for i, t in enumerate(logits)]
+        flat_logits = torch.cat([t.reshape(-1) for t in logits]).to(self.device)
+        flat_target = torch.cat([t.reshape(-1) for t in targets])
+        loss = self.loss_fn(flat_logits.view(1, 1, -1), flat_target.view(1, -1))
+        counts = sum(
+            (
+                confusion_counts(torch.sigmoid(lg) > predictor.threshold, t.cpu())
+                for lg, t in zip(logits, targets)
+            ),
+            Counts(),
+        )
+        self.eval_counts += torch.tensor([getattr(counts, k) for k in COUNT_FIELDS]).to(
+            self.eval_counts.device
+        )
         self.log(
             f"{stage}_loss",
             loss,
@@ -202,21 +234,30 @@ class LandslideSegmentationTask(L.LightningModule):
         return loss
 
     def _log_scores(self, stage: str) -> None:
-        stats = self.val_stats if stage == "val" else self.test_stats
-        tp, fp, _tn, fn, _support = stats.compute()  # already reduced across processes
-        stats.reset()
-        scores = scores_from_counts(tp, fp, fn)
+        total = self.trainer.strategy.reduce(self.eval_counts.clone(), reduce_op="sum")
+        self.eval_counts.zero_()
+        counts = Counts(**dict(zip(COUNT_FIELDS, (int(v) for v in total.tolist()))))
+        self.scores = {f"{stage}_{k}": float(v) for k, v in pooled_metrics(counts).items()}
         # Identical on every process already; sync_dist only keeps Lightning's DDP check quiet.
-        self.log(f"{stage}_f1", scores.pop("f1"), prog_bar=True, sync_dist=True)
-        self.log_dict({f"{stage}_{k}": v for k, v in scores.items()}, sync_dist=True)
+        self.log(f"{stage}_f1", self.scores[f"{stage}_f1"], prog_bar=True, sync_dist=True)
+        others = {k: v for k, v in self.scores.items() if k != f"{stage}_f1"}
+        self.log_dict(others, sync_dist=True)
+
+    def on_validation_epoch_start(self) -> None:
+        """Start the epoch's pooled counts from zero."""
+        self.eval_counts.zero_()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        """Loss and pixel counts of a native-size validation batch."""
+        """Loss and pixel counts of a validation batch, each tile predicted at its own size."""
         return self._eval_step(batch, "val")
 
     def on_validation_epoch_end(self) -> None:
         """Log the pooled F1, IoU, precision and recall of the epoch."""
         self._log_scores("val")
+
+    def on_test_epoch_start(self) -> None:
+        """Start the pooled counts from zero."""
+        self.eval_counts.zero_()
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         """Like :meth:`validation_step` for ``trainer.test`` (never called by training)."""
@@ -244,13 +285,17 @@ class LandslideSegmentationTask(L.LightningModule):
         if hp.scheduler == "none":
             return optimizer
         if hp.scheduler == "cosine":
-            max_epochs = self.trainer.max_epochs if self.trainer.max_epochs else 1
+            # Over the run's budget: its optimiser steps when the Trainer has max_steps, else
+            # its epochs.
+            max_steps = self.trainer.max_steps if self.trainer.max_steps > 0 else None
+            budget = max_steps or self.trainer.max_epochs or 1
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-                optimizer, T_max=max(int(max_epochs), 1), eta_min=hp.min_lr
+                optimizer, T_max=max(int(budget), 1), eta_min=hp.min_lr
             )
+            interval = "step" if max_steps else "epoch"
             return {
                 "optimizer": optimizer,
-                "lr_scheduler": {"scheduler": sched, "interval": "epoch"},
+                "lr_scheduler": {"scheduler": sched, "interval": interval},
             }
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer,

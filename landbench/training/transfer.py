@@ -12,6 +12,7 @@ configured model (same registry name and options); anything else is refused befo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,12 @@ from landbench.core.errors import ConfigError, LandbenchError
 from landbench.training.config import TrainConfig
 
 
-def _canonical(config: Any) -> Any:
+def canonical_options(config: Any) -> Any:
     """Model options compared as JSON would store them (tuples become lists)."""
     if isinstance(config, dict):
-        return {str(k): _canonical(v) for k, v in config.items()}
+        return {str(k): canonical_options(v) for k, v in config.items()}
     if isinstance(config, list | tuple):
-        return [_canonical(v) for v in config]
+        return [canonical_options(v) for v in config]
     return config
 
 
@@ -59,8 +60,10 @@ def load_transfer_weights(path: str | Path, model: nn.Module) -> dict[str, Any]:
             f"{path} holds weights of model {have_name!r}, but the config trains {want_name!r}. "
             f"Set model.name: {have_name} (and its model.kwargs) or use weights of {want_name!r}."
         )
-    want_cfg = _canonical(getattr(model, "config", {}) or {})
-    have_cfg = _canonical(getattr(loaded, "config", None) or metadata.get("model_config") or {})
+    want_cfg = canonical_options(getattr(model, "config", {}) or {})
+    have_cfg = canonical_options(
+        getattr(loaded, "config", None) or metadata.get("model_config") or {}
+    )
     if have_cfg != want_cfg:
         diff = sorted(
             k for k in set(want_cfg) | set(have_cfg) if want_cfg.get(k) != have_cfg.get(k)
@@ -78,11 +81,14 @@ def load_transfer_weights(path: str | Path, model: nn.Module) -> dict[str, Any]:
     return dict(metadata)
 
 
-def build_model(config: TrainConfig) -> tuple[nn.Module, dict[str, Any] | None]:
-    """Build the configured model and apply the transfer strategy's initial weights.
+def build_model(
+    config: TrainConfig, bands: Sequence[str]
+) -> tuple[nn.Module, dict[str, Any] | None]:
+    """Build the configured model for ``bands`` and apply the transfer strategy's initial weights.
 
     Args:
         config: a validated training config.
+        bands: the names of the input bands, in order, as the data module feeds them.
 
     Returns:
         ``(model, source_metadata)``: the metadata of the pretrained weights, or None for
@@ -93,11 +99,63 @@ def build_model(config: TrainConfig) -> tuple[nn.Module, dict[str, Any] | None]:
     """
     from landbench.models import create_model
 
-    model = create_model(config.model.name, **config.model.kwargs)
+    model = create_model(config.model.name, bands=tuple(bands), **config.model.kwargs)
     if config.transfer.strategy == "scratch":
         return model, None
     assert config.transfer.weights is not None  # guaranteed by config validation
-    return model, load_transfer_weights(config.transfer.weights, model)
+    metadata = load_transfer_weights(config.transfer.weights, model)
+    check_dem_transform(metadata, config)
+    return model, metadata
+
+
+def source_metadata(config: TrainConfig) -> dict[str, Any] | None:
+    """The metadata of the recipe's source weights (no model is built), or None for scratch.
+
+    Raises:
+        ConfigError: if the weights file cannot be read.
+    """
+    from landbench.models.weights import read_metadata
+
+    if config.transfer.strategy == "scratch" or config.transfer.weights is None:
+        return None
+    try:
+        return read_metadata(config.transfer.weights)
+    except LandbenchError as err:
+        raise ConfigError(f"transfer.weights: {err}") from None
+
+
+def check_dem_transform(metadata: dict[str, Any], config: TrainConfig) -> None:
+    """Refuse source weights whose DEM input was prepared differently from the target's.
+
+    A model trained on relative elevation (``data.dem_relative``) reads absolute metres as
+    nonsense and vice versa; two different DEM nodata values mean two different DEM encodings.
+    (A source without nodata cells may meet a target with them: those cells become 0, the
+    train mean, as they would in the source's own transform.)
+
+    Raises:
+        ConfigError: naming both settings and what to change.
+    """
+    from landbench.datasets.registry import dataset_class
+
+    norm = metadata.get("normalization") or {}
+    weights = config.transfer.weights
+    source_relative = bool(norm.get("dem_relative", False))
+    if source_relative != config.data.dem_relative:
+        raise ConfigError(
+            f"{weights} was trained with data.dem_relative: {str(source_relative).lower()}, but "
+            f"this recipe sets data.dem_relative: {str(config.data.dem_relative).lower()}; the "
+            "DEM would reach the model in another form. Set data.dem_relative: "
+            f"{str(source_relative).lower()} (or retrain the source with the target's setting)."
+        )
+    source_nodata = norm.get("dem_nodata")
+    target_nodata = getattr(dataset_class(config.data.dataset), "dem_nodata", None)
+    if source_nodata is not None and target_nodata is not None and source_nodata != target_nodata:
+        raise ConfigError(
+            f"{weights} was trained on a DEM whose nodata value is {source_nodata}, but "
+            f"{config.data.dataset}'s DEM uses {target_nodata}: the two DEMs are encoded "
+            "differently. Convert one dataset's DEM to the other's encoding, or train from "
+            "scratch."
+        )
 
 
 def effective_lr(config: TrainConfig) -> float:
@@ -105,8 +163,3 @@ def effective_lr(config: TrainConfig) -> float:
     if config.transfer.strategy == "finetune":
         return config.optim.lr * config.transfer.lr_scale
     return config.optim.lr
-
-
-def frozen_parameter_names(model: nn.Module) -> list[str]:
-    """Names of the parameters of ``model`` that do not require gradients (for reports/tests)."""
-    return [name for name, p in model.named_parameters() if not p.requires_grad]

@@ -2,8 +2,11 @@
 
 * Safe unpacking (``extract_zip``: every member checked, inflated bytes counted) against the
   unchecked ``zipfile.ZipFile.extractall``, on a Bijie-sized submission (550 masks of 300 px).
-* ``predictions_sha256`` (canonical digest of decoded masks) against ``hashlib.sha256`` over the
-  same masks' raw bytes, the floor for any digest of the decoded predictions.
+* ``predictions_sha256`` (canonical digest of decoded masks) against ``hashlib.sha256`` fed the
+  documented canonical bytes directly (the masks are already {0, 1} uint8), the floor for any
+  digest of the decoded predictions.
+
+Each contender's result must equal its peer's: the same extracted files, the same digest.
 
 Measure with ``python -m pytest tests/benchmarks/test_bench_leaderboard.py --benchmark-enable``.
 """
@@ -51,36 +54,54 @@ def archive(tmp_path_factory, masks) -> Path:
     return path
 
 
-def _unpack(archive: Path, unpack) -> int:
+def _unpack(archive: Path, unpack) -> dict[str, bytes]:
+    """Unpack into a fresh folder; returns every extracted file's relative path and bytes."""
     dest = Path(tempfile.mkdtemp())
     try:
         unpack(archive, dest)
-        return sum(1 for _ in dest.rglob("*.png"))
+        return {
+            p.relative_to(dest).as_posix(): p.read_bytes()
+            for p in sorted(dest.rglob("*"))
+            if p.is_file()
+        }
     finally:
         shutil.rmtree(dest)
 
 
-def test_bench_extract_zip_checked(benchmark, archive):
-    assert benchmark(_unpack, archive, extract_zip) == N_MASKS
+@pytest.fixture(scope="module")
+def members(archive) -> dict[str, bytes]:
+    """What any correct unpacking yields: every member's name and bytes, read from the zip."""
+    with zipfile.ZipFile(archive) as zf:
+        return {name: zf.read(name) for name in zf.namelist() if not name.endswith("/")}
 
 
-def test_bench_zipfile_extractall_peer(benchmark, archive):
+def test_bench_extract_zip_checked(benchmark, archive, members):
+    files = benchmark(_unpack, archive, extract_zip)
+    assert sum(name.endswith(".png") for name in files) == N_MASKS
+    assert files == members
+
+
+def test_bench_zipfile_extractall_peer(benchmark, archive, members):
     def peer(path: Path, dest: Path) -> None:
         with zipfile.ZipFile(path) as zf:
             zf.extractall(dest)
 
-    assert benchmark(_unpack, archive, peer) == N_MASKS
+    assert benchmark(_unpack, archive, peer) == members
+
+
+def _raw_sha256(m: dict[str, np.ndarray]) -> str:
+    """The documented canonical bytes fed to hashlib directly (masks already {0, 1} uint8)."""
+    digest = hashlib.sha256()
+    for key in sorted(m):
+        h, w = m[key].shape
+        digest.update(f"{key}\n{h}x{w}\n".encode())
+        digest.update(m[key].tobytes())
+    return digest.hexdigest()
 
 
 def test_bench_predictions_sha256(benchmark, masks):
-    assert len(benchmark(predictions_sha256, masks)) == 64
+    assert benchmark(predictions_sha256, masks) == _raw_sha256(masks)
 
 
 def test_bench_raw_sha256_peer(benchmark, masks):
-    def peer(m: dict[str, np.ndarray]) -> str:
-        digest = hashlib.sha256()
-        for key in sorted(m):
-            digest.update(m[key].tobytes())
-        return digest.hexdigest()
-
-    assert len(benchmark(peer, masks)) == 64
+    assert benchmark(_raw_sha256, masks) == predictions_sha256(masks)

@@ -130,3 +130,67 @@ def test_bench_decode_floor(benchmark, root: Path) -> None:
     arrays = benchmark(lambda: [read_png(p) for p in paths])
     assert len(arrays) == 2 * (N_LANDSLIDE + N_NEGATIVE) + N_LANDSLIDE
     _report(benchmark, N_LANDSLIDE + N_NEGATIVE)
+
+
+# --- Landslide4Sense: Landslide4Sense.__getitem__ against a plain h5py loop ---------------------
+
+N_L4S = 40
+
+
+@pytest.fixture(scope="module")
+def l4s_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """40 training patches in the release format: float64 (128, 128, 14) and uint8 masks."""
+    import h5py
+
+    rng = np.random.default_rng(0)
+    root = tmp_path_factory.mktemp("bench_l4s")
+    for sub in ("img", "mask"):
+        (root / "TrainData" / sub).mkdir(parents=True)
+    for n in range(1, N_L4S + 1):
+        with h5py.File(root / "TrainData" / "img" / f"image_{n}.h5", "w") as f:
+            f.create_dataset("img", data=rng.normal(0, 1, (128, 128, 14)))
+        with h5py.File(root / "TrainData" / "mask" / f"mask_{n}.h5", "w") as f:
+            f.create_dataset("mask", data=(rng.random((128, 128)) > 0.98).astype(np.uint8))
+    return root
+
+
+def _l4s(root: Path):
+    from landbench.datasets.landslide4sense import Landslide4Sense
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DatasetCountWarning)
+        return Landslide4Sense(root, split="train")
+
+
+def plain_h5py_samples(root: Path, numbers: list[int]) -> list[dict]:
+    """The loop of the official code: h5py read, float32, transpose to [C, H, W], to torch."""
+    import h5py
+
+    out = []
+    for n in numbers:
+        with h5py.File(root / "TrainData" / "img" / f"image_{n}.h5", "r") as f:
+            image = np.asarray(f["img"][:], np.float32).transpose(2, 0, 1)
+        with h5py.File(root / "TrainData" / "mask" / f"mask_{n}.h5", "r") as f:
+            mask = f["mask"][:].astype(np.int64)
+        out.append({"image": torch.from_numpy(image.copy()), "mask": torch.from_numpy(mask)})
+    return out
+
+
+@pytest.mark.benchmark(group="landslide4sense-loading")
+def test_bench_landslide4sense_getitem(benchmark, l4s_root: Path) -> None:
+    ds = _l4s(l4s_root)
+    samples = benchmark(lambda: [ds[i] for i in range(len(ds))])
+    assert len(samples) == N_L4S
+    _report(benchmark, N_L4S)
+
+
+@pytest.mark.benchmark(group="landslide4sense-loading")
+def test_bench_plain_h5py_loop(benchmark, l4s_root: Path) -> None:
+    ds = _l4s(l4s_root)
+    numbers = [int(i.rsplit("_", 1)[1]) for i in ds.ids]
+    samples = benchmark(plain_h5py_samples, l4s_root, numbers)
+    _report(benchmark, N_L4S)
+    for i, theirs in enumerate(samples):  # both peers return the same samples
+        ours = ds[i]
+        assert torch.equal(ours["image"], theirs["image"])
+        assert torch.equal(ours["mask"], theirs["mask"])

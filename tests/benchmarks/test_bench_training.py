@@ -1,7 +1,7 @@
 """Per-step costs of the training recipe's own pieces against their library peers, one run.
 
-* Validation metrics: one ``BinaryStatScores`` (tp, fp, tn, fn) turned into F1, IoU, precision
-  and recall by :func:`scores_from_counts` (what :class:`LandslideSegmentationTask` does), against
+* Validation metrics: the evaluator's confusion counts of the real pixels turned into F1, IoU,
+  precision and recall by ``pooled_metrics`` (what :class:`LandslideSegmentationTask` does), against
   the peer, a torchmetrics ``MetricCollection`` of ``BinaryF1Score``, ``BinaryJaccardIndex``,
   ``BinaryPrecision`` and ``BinaryRecall`` (update + compute of a 4 x 256 x 256 batch with padding
   marked ``ignore_index``). Both must agree exactly.
@@ -27,12 +27,12 @@ from torchmetrics.classification import (
     BinaryJaccardIndex,
     BinaryPrecision,
     BinaryRecall,
-    BinaryStatScores,
 )
 
+from landbench.evaluation.counts import confusion_counts
+from landbench.evaluation.metrics import pooled_metrics
 from landbench.training.losses import BCEDiceLoss
 from landbench.training.mixup import Mixup
-from landbench.training.task import scores_from_counts
 
 
 def _val_batch() -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,10 +44,9 @@ def _val_batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _ours(probs: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-    stats = BinaryStatScores(ignore_index=-1)
-    stats.update(probs, target)
-    tp, fp, _tn, fn, _ = stats.compute()
-    return {k: float(v) for k, v in scores_from_counts(tp, fp, fn).items()}
+    real = target != -1
+    counts = confusion_counts((probs[real] > 0.5).numpy(), target[real].numpy())
+    return {k: float(v) for k, v in pooled_metrics(counts).items()}
 
 
 def _peer(probs: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
@@ -64,10 +63,10 @@ def _peer(probs: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
 
 
 @pytest.mark.benchmark(group="val-metrics-4x256x256")
-@pytest.mark.parametrize("impl", ["landbench-statscores", "torchmetrics-collection"])
+@pytest.mark.parametrize("impl", ["landbench-counts", "torchmetrics-collection"])
 def test_bench_val_metrics(benchmark, impl: str) -> None:
     probs, target = _val_batch()
-    fn = _ours if impl == "landbench-statscores" else _peer
+    fn = _ours if impl == "landbench-counts" else _peer
     result = benchmark(fn, probs, target)
     expected = _peer(probs, target)
     assert result == pytest.approx(expected, abs=1e-6)
@@ -112,17 +111,21 @@ def test_bench_mixup(benchmark, impl: str) -> None:
     image = torch.randn(16, 4, 128, 128, generator=g)
     mask = (torch.rand(16, 128, 128, generator=g) > 0.9).long()
     mixup = Mixup("uniform")
+    torch.manual_seed(0)
+    drawn = mixup(image, mask)  # the pairing and coefficients both contenders use
 
-    def textbook() -> torch.Tensor:
-        perm = torch.randperm(16)
-        lam = torch.rand(16)
+    def textbook() -> tuple[torch.Tensor, torch.Tensor]:
+        perm, lam = drawn.perm, drawn.lam
         li, lt = lam.view(-1, 1, 1, 1), lam.view(-1, 1, 1)
         x = li * image + (1 - li) * image[perm]
         y = lt * mask.float() + (1 - lt) * mask[perm].float()
-        return x.sum() + y.sum()
+        return x, y
 
-    def ours() -> torch.Tensor:
+    def ours() -> tuple[torch.Tensor, torch.Tensor]:
+        torch.manual_seed(0)  # the same draw as ``drawn``
         out = mixup(image, mask)
-        return out.image.sum() + out.target.sum()
+        return out.image, out.target
 
-    assert torch.isfinite(benchmark(ours if impl == "landbench-lerp" else textbook))
+    x, y = benchmark(ours if impl == "landbench-lerp" else textbook)
+    peer_x, peer_y = (textbook if impl == "landbench-lerp" else ours)()
+    assert torch.allclose(x, peer_x, atol=1e-5) and torch.allclose(y, peer_y, atol=1e-6)
