@@ -10,6 +10,7 @@ bottom and right) and crop the output back, so native-size Bijie tiles go throug
 
 from __future__ import annotations
 
+import abc
 import reprlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -208,7 +209,7 @@ class ZooModel(nn.Module):
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
 
-class FittedBaseline(ZooModel):
+class FittedBaseline(ZooModel, abc.ABC):
     """A baseline fitted by ``fit(batches)`` on the train split instead of gradient descent.
 
     ``batches`` are normalised train batches as the data module yields them: ``image``
@@ -219,9 +220,9 @@ class FittedBaseline(ZooModel):
 
     trainable = False
 
+    @abc.abstractmethod
     def fit(self, batches: Iterable[dict[str, Any]]) -> None:
-        """Fit on the train batches (subclasses implement it)."""
-        raise NotImplementedError
+        """Fit on the train batches."""
 
     def iter_batches(
         self, batches: Iterable[dict[str, Any]]

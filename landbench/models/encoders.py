@@ -8,6 +8,7 @@ W / 2**i]``. The fusion network sums RGB and DEM features level by level, so an 
 
 from __future__ import annotations
 
+import abc
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ def _check_widths(widths: Sequence[int]) -> tuple[int, ...]:
     return widths
 
 
-class _StemStagesEncoder(nn.Module):
+class _StemStagesEncoder(nn.Module, abc.ABC):
     """A stem at full resolution, then one stage per halving; subclasses say how to build both.
 
     Args:
@@ -48,13 +49,13 @@ class _StemStagesEncoder(nn.Module):
             self.make_stage(widths[i - 1], widths[i]) for i in range(1, len(widths))
         )
 
+    @abc.abstractmethod
     def make_stem(self, in_channels: int, out_channels: int) -> nn.Module:
         """The full-resolution block."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def make_stage(self, in_channels: int, out_channels: int) -> nn.Module:
         """One stage that halves ``H`` and ``W``."""
-        raise NotImplementedError
 
     def forward(self, x: Tensor) -> list[Tensor]:
         """Return the ``depth + 1`` feature maps, finest first."""
