@@ -467,14 +467,9 @@ def test_check_outside_a_checkout_says_it_cannot(tmp_path, capsys):
     assert "not inside a git checkout" in err and "Traceback" not in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=LeaderboardError,
-    reason="the committed results predate provenance and recorded recipes (code.commit is "
-    "'0.1.0'); they pass once the lead regenerates them with `landbench demo` on the final "
-    "code. Remove this mark then.",
-)
 def test_committed_reference_results_are_tied_to_this_repository():
+    """Every committed reference result names a commit of this history and its shipped recipe
+    (a change to a recipe or model without regenerated results fails here)."""
     from landbench.leaderboard.audit import check_leaderboard
 
     check_leaderboard(REPO / "leaderboard")
