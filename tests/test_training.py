@@ -451,3 +451,11 @@ def test_source_weights_with_another_dem_transform_are_refused(
     with pytest.raises(ConfigError, match=r"data.dem_relative: false.*data.dem_relative: true"):
         train(config, out_dir=tmp_path / "x", overrides=["data.dem_relative=true"])
     assert not (tmp_path / "x").exists()
+
+
+def test_a_log_shows_a_few_epoch_lines_per_run() -> None:
+    from landbench.training.progress import logged_epoch
+
+    assert [e for e in range(20) if logged_epoch(e, 20)] == [0, 4, 9, 14, 19]
+    assert all(logged_epoch(e, 3) for e in range(3))
+    assert all(logged_epoch(e, None) for e in range(7))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
@@ -72,6 +73,14 @@ def is_terminal(stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def logged_epoch(epoch: int, max_epochs: int | None) -> bool:
+    """Whether a log (no terminal) shows ``epoch`` (0-based): the first, the last, each quarter."""
+    if max_epochs is None or max_epochs <= 5:
+        return True
+    step = math.ceil(max_epochs / 4)
+    return epoch == 0 or epoch == max_epochs - 1 or (epoch + 1) % step == 0
+
+
 class RunProgress(ProgressBar):
     """One progress bar over a whole training run, in one terminal line.
 
@@ -79,6 +88,9 @@ class RunProgress(ProgressBar):
         name: shown at the left of the bar (the run's name).
         bar: show the bar (``trainer.progress_bar``); it is shown in a terminal only.
         verbose: also print a line per epoch in a terminal.
+
+    Without a terminal (a log file) there is no bar: the run prints its first, last and every
+    quarter's epoch as a line (at most five lines a run), or every epoch with ``verbose``.
     """
 
     def __init__(self, name: str, bar: bool = True, verbose: bool = False) -> None:
@@ -88,6 +100,7 @@ class RunProgress(ProgressBar):
         self.verbose = verbose
         self._bar: Any = None
         self._postfix: dict[str, str] = {}
+        self._max_epochs: int | None = None
 
     def disable(self) -> None:  # noqa: D102 - Lightning's hook (non-zero ranks)
         self.show_bar = False
@@ -102,6 +115,7 @@ class RunProgress(ProgressBar):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Open the bar (terminal, rank zero), continuing where a resumed run stopped."""
+        self._max_epochs = trainer.max_epochs if trainer.max_epochs > 0 else None
         if not self.show_bar or not trainer.is_global_zero:
             return
         per_epoch = self.total_train_batches
@@ -145,7 +159,7 @@ class RunProgress(ProgressBar):
             self._bar.set_postfix_str(self._format())
             if self.verbose:
                 self._bar.write(format_row(row))
-        else:
+        elif self.verbose or logged_epoch(int(row.get("epoch", 0)), self._max_epochs):
             print(format_row(row), flush=True)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
