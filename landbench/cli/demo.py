@@ -14,6 +14,8 @@ def _print_summary(result: DemoResult) -> None:
     from landbench.experiments.demo import print_section
 
     print_section(f"Done in {result.seconds / 60:.1f} min")
+    for stage, seconds in result.stages.items():
+        print(f"  {stage:<34} {seconds:7.1f} s")
     for name, path in result.files.items():
         print(f"  {name:<18} {path}")
     for table in ("models", "table1", "table2", "transfer"):
@@ -24,7 +26,13 @@ def _print_summary(result: DemoResult) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from landbench.experiments.demo import run_demo
 
-    result = run_demo(args.out, quick=args.quick, progress=not args.no_progress, seeds=args.seeds)
+    result = run_demo(
+        args.out,
+        quick=args.quick,
+        progress=not args.no_progress,
+        seeds=args.seeds,
+        jobs=args.jobs,
+    )
     _print_summary(result)
     return 0
 
@@ -42,6 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--seeds", type=int, default=None, help="seeds per model (default 3; 1 with --quick)"
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="runs trained at once, one single-threaded process each (default: one per CPU; "
+        "the numbers do not depend on it)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=_demo)

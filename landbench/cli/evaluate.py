@@ -92,7 +92,60 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+TABLE_ONLY = {
+    "--dataset": "synth",
+    "--seeds": 1,
+    "--configs": None,
+    "--set": None,
+    "--quick": False,
+}
+"""Options of ``reproduce table1|table2`` (with their defaults) that a result rerun refuses: it
+runs what the result records."""
+
+
+def _table_or_result(value: str) -> str:
+    """The ``reproduce`` positional: a table name, or what looks like a result file."""
+    if value in ("table1", "table2") or value.endswith(".json") or Path(value).is_file():
+        return value
+    raise argparse.ArgumentTypeError(
+        f"invalid choice: {value!r} (choose table1 or table2, or give a result .json file)"
+    )
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    """``landbench reproduce RESULT.json``: exit 0 when reproduced, 1 when not."""
+    import contextlib
+    import json
+    import sys
+
+    given = [flag for flag, default in TABLE_ONLY.items() if getattr(args, flag[2:]) != default]
+    if given:
+        raise ConfigError(
+            f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to `reproduce "
+            "table1|table2` only; a result is rerun "
+            "with the config and seeds it records (choose one with --seed)."
+        )
+    from landbench.experiments.rerun import format_report, rerun_result
+
+    # With --json, stdout carries the report only: training's progress lines go to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        report = rerun_result(
+            args.table,
+            args.out,
+            seed=args.seed,
+            root=args.root,
+            device=args.device,
+            progress=not args.no_progress,
+        )
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0 if report["reproduced"] else 1
+
+
 def _reproduce(args: argparse.Namespace) -> int:
+    if args.table not in ("table1", "table2"):
+        return _rerun(args)
+    if args.seed is not None or args.json:
+        raise ConfigError("--seed and --json apply to `reproduce RESULT.json` only.")
     from landbench.experiments.reproduce import reproduce_table
 
     frame = reproduce_table(
@@ -176,14 +229,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     r = subparsers.add_parser(
         "reproduce",
-        help="rerun the protocol of the paper's Table 1 or 2 and compare with its reported F1",
+        help="rerun the paper's Table 1 or 2, or one result from its recorded config and seeds",
         description=(
-            "Train every cell of the paper's table from baselines/configs, select on validation, "
-            "evaluate on test, and write the table (Markdown, CSV, LaTeX) with the published "
-            "values beside the recomputed ones."
+            "table1|table2: train every cell of the paper's table from baselines/configs, select "
+            "on validation, evaluate on test, and write the table (Markdown, CSV, LaTeX) with the "
+            "published values beside the recomputed ones. RESULT.json (a reference leaderboard "
+            "result or an evaluation result of a run): retrain each recorded seed from the "
+            "recorded config, score the same split and print recorded, rerun and difference per "
+            "seed; exit 0 when reproduced (identical in the recorded environment, inside the "
+            "recorded 95% interval elsewhere), 1 when not, 2 for bad input."
         ),
     )
-    r.add_argument("table", choices=("table1", "table2"))
+    r.add_argument("table", metavar="table1|table2|RESULT.json", type=_table_or_result)
     r.add_argument(
         "--dataset",
         default="synth",
@@ -196,7 +253,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--root", default=None, help="folder of the real datasets (sets data.root of every recipe)"
     )
     r.add_argument(
-        "--out", default=None, help="output folder (default: reproduce/synth or reproduce/real)"
+        "--out",
+        default=None,
+        help="output folder (default: reproduce/synth or reproduce/real; for a result, "
+        "reproduce/<entry>)",
     )
     r.add_argument(
         "--configs", default=None, help="folder of the recipes (default: baselines/configs)"
@@ -210,4 +270,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--quick", action="store_true", help="tiny models, few epochs: a smoke run")
     r.add_argument("--device", default="cpu", help="torch device for evaluation")
     r.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    r.add_argument(
+        "--seed", type=int, default=None, help="RESULT.json: rerun only this recorded seed"
+    )
+    r.add_argument("--json", action="store_true", help="RESULT.json: print the report as JSON")
     r.set_defaults(func=_reproduce)

@@ -175,6 +175,7 @@ def evaluate_model(
     normalization: tuple[Sequence[float], Sequence[float]] | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
+    masks: dict[str, np.ndarray] | None = None,
 ) -> EvaluationResult:
     """Predict every tile of a split at native size and score it.
 
@@ -188,6 +189,9 @@ def evaluate_model(
         normalization: ``(mean, std)`` per band, only for a bare ``torch.nn.Module``.
         n_resamples: bootstrap resamples for the intervals.
         seed: bootstrap seed.
+        masks: if given, each tile's binary mask (uint8 ``[H, W]`` in {0, 1}) is stored in it
+            under the tile's id: the masks :func:`predict_masks` returns, from the same single
+            pass (a leaderboard submission of the scored model then needs no second pass).
 
     Returns:
         The :class:`EvaluationResult`, with a precision-recall curve over
@@ -201,7 +205,10 @@ def evaluate_model(
     samples = iter_probabilities(predictor, dataset)
     for sample, probs in _progress(samples, dataset, "evaluating", progress):
         target = _target(sample)
-        acc.update(probs > threshold, target, sample["id"])
+        predicted = probs > threshold
+        acc.update(predicted, target, sample["id"])
+        if masks is not None:
+            masks[sample["id"]] = predicted.astype(np.uint8)
         curve += threshold_counts(probs, target, PR_THRESHOLDS)
     pr = {"thresholds": PR_THRESHOLDS.tolist(), "counts": curve}
     return _result(dataset, acc, source, pr_curve=pr, n_resamples=n_resamples, seed=seed)

@@ -35,9 +35,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from landbench.core.resources import resource_path
+
+if TYPE_CHECKING:
+    from landbench.experiments.scheduler import RunSpec
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,8 @@ class DemoResult:
         tables: ``{"table1": Markdown, "table2": Markdown}``.
         files: named outputs (results CSV, tables, figures, leaderboard page).
         seconds: wall time.
+        stages: wall time of each stage, in seconds.
+        run_seconds: seconds each run took in the plan (training and scoring), by run folder.
     """
 
     out: Path
@@ -91,6 +96,8 @@ class DemoResult:
     tables: dict[str, str] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+    run_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def print_section(title: str) -> None:
@@ -128,30 +135,76 @@ def _run_row(run_dir: Path, result: Any, seed: int) -> dict[str, Any]:
     }
 
 
-def _baseline_rows(
-    out: Path, overrides: Sequence[str], progress: bool, config_dir: Path, seeds: int
-) -> list[dict[str, Any]]:
-    """Train (or reuse) and score every baseline recipe on the ``bijie`` preset, every seed."""
+def _baseline_plan(
+    out: Path, overrides: Sequence[str], config_dir: Path, seeds: int
+) -> list[RunSpec]:
+    """The runs of every baseline recipe on the ``bijie`` preset, every seed."""
     from landbench.core.errors import ConfigError
-    from landbench.evaluation import evaluate_model
-    from landbench.experiments.reproduce import run_or_reuse, run_test_split
+    from landbench.experiments.scheduler import RunSpec
 
-    rows = []
+    specs = []
     for name in BASELINES:
         config = config_dir / f"synth-bijie-{name}.yaml"
         if not config.is_file():
             raise ConfigError(f"Missing baseline recipe {config}.")
-        scores = []
         for seed in range(seeds):
-            run_dir = run_or_reuse(
-                config, out / "runs" / config.stem / f"seed-{seed}", [*overrides, f"seed={seed}"]
+            specs.append(
+                RunSpec(
+                    config,
+                    out / "runs" / config.stem / f"seed-{seed}",
+                    (*overrides, f"seed={seed}"),
+                    result=out / "results" / config.stem / f"seed-{seed}.json",
+                )
             )
-            result = evaluate_model(run_dir, run_test_split(run_dir), progress=progress)
-            result.write_json(out / "results" / config.stem / f"seed-{seed}.json")
-            rows.append(_run_row(run_dir, result, seed=seed))
-            scores.append(result.metrics["f1"])
+    return specs
+
+
+def _baseline_rows(out: Path, specs: Sequence[RunSpec]) -> list[dict[str, Any]]:
+    """Train (or reuse) and score every baseline run; print each model's mean over seeds."""
+    from landbench.experiments.scheduler import evaluate_or_reuse, execute
+
+    execute(specs, jobs=1)  # trained by the demo's plan already: reused
+    rows = []
+    by_config: dict[str, list[float]] = {}
+    for spec in specs:
+        assert spec.result is not None
+        result = evaluate_or_reuse(spec.run_dir, spec.result)
+        seed = int(spec.run_dir.name.removeprefix("seed-"))
+        rows.append(_run_row(spec.run_dir, result, seed=seed))
+        by_config.setdefault(spec.config.stem.removeprefix("synth-bijie-"), []).append(
+            result.metrics["f1"]
+        )
+    for name, scores in by_config.items():
         print(f"  {name:<22} test F1 {_mean_std_text(scores)} over {len(scores)} seed(s)")
     return rows
+
+
+def _merge(plans: Sequence[Sequence[RunSpec]], masks: Path) -> list[RunSpec]:
+    """One plan from several: a run folder two plans share is trained once.
+
+    Runs scored into ``results/<config>/seed-<k>.json`` (those the leaderboard submits) also
+    keep their masks, in ``masks/<config>/seed-<k>``.
+
+    Raises:
+        ConfigError: if two plans give one run folder different recipes or overrides.
+    """
+    import dataclasses
+
+    from landbench.core.errors import ConfigError
+
+    merged: dict[Path, RunSpec] = {}
+    for spec in (s for plan in plans for s in plan):
+        if spec.result is not None and spec.result.parent.parent.name == "results":
+            keep = masks / spec.result.parent.name / spec.result.stem
+            spec = dataclasses.replace(spec, masks=keep)
+        known = merged.get(spec.run_dir)
+        if known is not None:
+            if (known.config, known.overrides) != (spec.config, spec.overrides):
+                raise ConfigError(f"Two stages of the demo plan {spec.run_dir} differently.")
+            if known.result is not None:
+                continue
+        merged[spec.run_dir] = spec  # a scored twin replaces an unscored one, in place
+    return list(merged.values())
 
 
 def _table_rows(out: Path, table: str) -> list[dict[str, Any]]:
@@ -281,9 +334,16 @@ def _leaderboard(out: Path, rows: list[dict[str, Any]], progress: bool) -> Path:
         with tempfile.TemporaryDirectory(dir=out) as tmp:
             for row in mine:
                 run_dir = Path(row["run_dir"])
-                predictor = Predictor.from_run(run_dir)
-                masks = predict_masks(predictor, run_test_split(run_dir), progress=progress)
-                write_prediction_folder(masks, Path(tmp) / f"seed-{row['seed']}")
+                seed_dir = Path(tmp) / f"seed-{row['seed']}"
+                kept = out / "masks" / config / f"seed-{row['seed']}"
+                if kept.is_dir():  # written by the same pass that scored the run
+                    shutil.copytree(kept, seed_dir)
+                else:
+                    masks = predict_masks(
+                        Predictor.from_run(run_dir), run_test_split(run_dir), progress=progress
+                    )
+                    write_prediction_folder(masks, seed_dir)
+            predictor = Predictor.from_run(Path(first["run_dir"]))
             model = predictor.model
             sub = init_submission(
                 cfg.data.dataset,
@@ -328,11 +388,14 @@ def run_demo(
     progress: bool = True,
     config_dir: str | Path | None = None,
     seeds: int | None = None,
+    jobs: int | None = None,
 ) -> DemoResult:
     """Run the whole benchmark on LandslideSynth and render its tables, figures and leaderboard.
 
-    Trains every recipe, reproduces both tables, evaluates each model on test and submits its
-    predictions to a synthetic leaderboard.
+    Plans every run of every stage first (Table 1, the baselines, Table 2, the transfer matrix),
+    trains and scores them ``jobs`` at a time (:func:`~landbench.experiments.scheduler.execute`:
+    each run single-threaded, so the numbers do not depend on ``jobs``), then writes the tables,
+    figures and the leaderboard from the finished runs.
 
     Args:
         out: output folder; completed runs inside it are reused.
@@ -341,17 +404,21 @@ def run_demo(
         progress: show progress bars.
         config_dir: recipes folder (default: the shipped recipes).
         seeds: seeds per model (default 3; 1 with ``quick``).
+        jobs: runs trained at once, one process each (default: one per CPU).
 
     Returns:
-        The :class:`DemoResult`.
+        The :class:`DemoResult`; ``stages`` holds the seconds of each stage.
     """
     from landbench.core.io import atomic_write_text
     from landbench.experiments.reproduce import (
         QUICK_OVERRIDES,
         QUICK_SYNTH_OVERRIDES,
         reproduce_table,
+        table_overrides,
+        table_plan,
     )
-    from landbench.experiments.transfer import transfer_matrix
+    from landbench.experiments.scheduler import default_jobs, execute
+    from landbench.experiments.transfer import plan_matrix, transfer_matrix
 
     started = time.perf_counter()
     out = Path(out)
@@ -363,8 +430,40 @@ def run_demo(
     if not progress:
         overrides.append("trainer.progress_bar=false")
     result = DemoResult(out=out)
-
     seeds = (1 if quick else 3) if seeds is None else seeds
+    jobs = default_jobs() if jobs is None else jobs
+
+    def stage(name: str, since: float) -> float:
+        now = time.perf_counter()
+        result.stages[name] = now - since
+        return now
+
+    tables = table_overrides("synth", progress=progress, overrides=overrides)
+    matrix_args: dict[str, Any] = dict(
+        seeds=seeds,
+        out_dir=out / "transfer",
+        quick=quick,
+        progress=progress,
+        config_dir=config_dir,
+        synthetic=True,
+        overrides=[o for o in overrides if o.startswith("trainer.progress_bar")],
+    )
+    baselines = _baseline_plan(out, overrides, config_dir, seeds)
+    plan = _merge(
+        [
+            table_plan("table1", "synth", seeds, out, tables, config_dir),
+            table_plan("table2", "synth", seeds, out, tables, config_dir),
+            plan_matrix(**matrix_args).specs,
+            baselines,
+        ],
+        out / "masks",
+    )
+    print_section(f"Training and scoring {len(plan)} runs, {jobs} at a time, one thread each")
+    now = time.perf_counter()
+    seconds = execute(plan, jobs)
+    result.run_seconds = {str(k): v for k, v in seconds.items()}
+    now = stage("train and score (all runs)", now)
+
     common = dict(
         dataset="synth", seeds=seeds, out_dir=out, progress=progress, config_dir=config_dir
     )
@@ -374,7 +473,7 @@ def run_demo(
     reproduce_table("table1", overrides=overrides, **common)
     print_section("Baselines (synthetic Bijie preset)")
     rows = _table_rows(out, "table1")
-    rows += _baseline_rows(out, overrides, progress, config_dir, seeds)
+    rows += _baseline_rows(out, baselines)
     print_section("Table 2 analogue: transfer to the synthetic Hokkaido preset")
     reproduce_table("table2", overrides=overrides, **common)
     rows += _table_rows(out, "table2")
@@ -387,21 +486,16 @@ def run_demo(
     result.files["models"] = atomic_write_text(out / "models.md", result.tables["models"])
 
     print_section("Transfer matrix over the synthetic presets (bijie, hokkaido, landslide4sense)")
-    matrix = transfer_matrix(
-        seeds=seeds,
-        out_dir=out / "transfer",
-        quick=quick,
-        progress=progress,
-        config_dir=config_dir,
-        synthetic=True,
-        overrides=[o for o in overrides if o.startswith("trainer.progress_bar")],
-    )
+    matrix = transfer_matrix(**matrix_args)
     result.tables["transfer"] = matrix.to_markdown()
     result.files["transfer"] = out / "transfer"
+    now = stage("tables (from the finished runs)", now)
 
     print_section("Figures")
     result.files.update(_figures(out, rows))
+    now = stage("figures", now)
     print_section("Leaderboard (every model submitted as predictions, scores recomputed)")
     result.files["leaderboard"] = _leaderboard(out, rows, progress)
+    stage("leaderboard", now)
     result.seconds = time.perf_counter() - started
     return result

@@ -49,6 +49,7 @@ from landbench.evaluation.reported import (
     TITLES,
     ReportedCell,
 )
+from landbench.experiments.scheduler import RunSpec, run_or_reuse, run_test_split
 
 logger = logging.getLogger(__name__)
 
@@ -92,80 +93,6 @@ def _check_args(table: str, dataset: str, seeds: int) -> None:
         raise ConfigError(f"seeds must be a positive integer, got {seeds!r}.")
 
 
-def _run_status(run_dir: Path) -> str | None:
-    path = run_dir / "run.json"
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("status")
-    except (OSError, ValueError):
-        return None
-
-
-def run_or_reuse(
-    config_path: Path,
-    run_dir: Path,
-    overrides: Sequence[str],
-    train_fn: Callable[..., Path] | None = None,
-) -> Path:
-    """Train ``config_path`` into ``run_dir``, reuse it if complete, resume it if interrupted.
-
-    Raises:
-        ConfigError: if ``run_dir`` holds a run of another config (it is never overwritten).
-    """
-    import yaml
-
-    from landbench.training.config import config_differences, load_config
-
-    if train_fn is None:
-        from landbench.training import train as train_fn
-    if not run_dir.exists():
-        return Path(train_fn(config_path, out_dir=run_dir, overrides=list(overrides)))
-    wanted = load_config(config_path, overrides).to_dict()
-    try:
-        existing = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        existing = None
-    differ = config_differences(existing, wanted) if isinstance(existing, dict) else []
-    if not isinstance(existing, dict) or differ:
-        detail = f" (differs in {', '.join(differ[:6])})" if differ else ""
-        raise ConfigError(
-            f"{run_dir} holds a run of another config than {config_path.name} with overrides "
-            f"{list(overrides)}{detail}; remove it or choose another output folder."
-        )
-    if _run_status(run_dir) == "completed" and (run_dir / "model.safetensors").is_file():
-        _check_loadable(run_dir / "model.safetensors")
-        logger.info("reusing completed run %s", run_dir)
-        return run_dir
-    logger.info("resuming run %s", run_dir)
-    return Path(train_fn(config_path, out_dir=run_dir, overrides=list(overrides), resume=True))
-
-
-def _check_loadable(weights: Path) -> None:
-    """Refuse to reuse weights that the installed model code no longer loads."""
-    from landbench.core.errors import LandbenchError
-    from landbench.models import load_weights
-
-    try:
-        load_weights(weights)
-    except LandbenchError as err:
-        raise ConfigError(
-            f"Cannot reuse {weights.parent}: its weights do not load with this landbench (the "
-            f"model definition changed?). Remove the folder to retrain it. Details: {err}"
-        ) from err
-
-
-def run_test_split(run_dir: Path) -> Any:
-    """The test split the run's config trained for (same dataset, root and options)."""
-    import landbench
-    from landbench.training.config import load_config
-
-    cfg = load_config(run_dir / "config.yaml")
-    return landbench.load(
-        cfg.data.dataset, split="test", root=cfg.data.root, **cfg.data.dataset_kwargs
-    )
-
-
 def _best_val_f1(run_dir: Path) -> float:
     try:
         info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
@@ -178,6 +105,87 @@ def _best_val_f1(run_dir: Path) -> float:
 
 def _cells(table: str) -> tuple[ReportedCell, ...]:
     return TABLES[table]
+
+
+def table_overrides(
+    dataset: str,
+    quick: bool = False,
+    root: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    overrides: Iterable[str] = (),
+) -> list[str]:
+    """The overrides :func:`reproduce_table` applies to every run, in order (same arguments)."""
+    base: list[str] = []
+    if quick:
+        base += list(QUICK_OVERRIDES) + (list(QUICK_SYNTH_OVERRIDES) if dataset == "synth" else [])
+    if root is not None:
+        base.append(f"data.root={Path(root).expanduser().resolve()}")
+    if not progress:
+        base.append("trainer.progress_bar=false")
+    return [*base, *overrides]
+
+
+def table_plan(
+    table: str,
+    dataset: str,
+    seeds: int,
+    out: Path,
+    overrides: Sequence[str],
+    config_dir: Path,
+    device: str = "cpu",
+) -> list[RunSpec]:
+    """The runs behind one table, every seed: sources first, then the cells that read them.
+
+    Every recipe, the Table 2 source included, is loaded and checked before any training. A
+    source that is also a cell of another table (Table 2 fine-tunes Table 1's residual U-Net
+    with Mixup) gets the same run folder, so the two tables share one run.
+
+    Raises:
+        ConfigError: for a missing or invalid recipe.
+    """
+    from landbench.training.config import check_resources, load_config
+
+    paths: dict[str, Path] = {}
+    for cell in _cells(table):
+        for stem in filter(None, (cell.source_config, cell.config)):
+            name = config_name(stem, dataset)
+            path = config_dir / f"{name}.yaml"
+            if not path.is_file():
+                raise ConfigError(f"Missing recipe {path} for {table} cell {cell.key!r}.")
+            cfg = load_config(path, overrides)
+            checkable = dataclasses.replace(
+                cfg, transfer=dataclasses.replace(cfg.transfer, weights=None)
+            )
+            check_resources(checkable, str(path))
+            paths[stem] = path
+
+    def folder(stem: str, seed: int) -> Path:
+        return out / "runs" / config_name(stem, dataset) / f"seed-{seed}"
+
+    specs: dict[Path, RunSpec] = {}
+    for seed in range(seeds):
+        for cell in _cells(table):
+            after: tuple[Path, ...] = ()
+            extra: list[str] = []
+            if cell.source_config is not None:
+                source = folder(cell.source_config, seed)
+                specs.setdefault(
+                    source,
+                    RunSpec(paths[cell.source_config], source, (*overrides, f"seed={seed}")),
+                )
+                after = (source,)
+                extra.append(f"transfer.weights={(source / 'model.safetensors').resolve()}")
+            run_dir = folder(cell.config, seed)
+            name = config_name(cell.config, dataset)
+            specs[run_dir] = RunSpec(
+                paths[cell.config],
+                run_dir,
+                (*overrides, f"seed={seed}", *extra),
+                after=after,
+                result=out / "results" / name / f"seed-{seed}.json",
+                device=device,
+            )
+    return list(specs.values())
 
 
 def reproduce_table(
@@ -194,6 +202,7 @@ def reproduce_table(
     config_dir: str | os.PathLike[str] | None = None,
     figures: bool = True,
     train_fn: Callable[..., Path] | None = None,
+    jobs: int | None = 1,
 ) -> pd.DataFrame:
     """Train, select on validation, evaluate on test and tabulate one of the paper's tables.
 
@@ -211,7 +220,10 @@ def reproduce_table(
         progress: show progress bars.
         config_dir: folder of the recipes (default: the shipped ones, ``baselines/configs``).
         figures: also write the F1 bar chart and the paper's figure 2 / 3 layouts (seed 0).
-        train_fn: the training function (default :func:`landbench.training.train`).
+        train_fn: the training function (default :func:`landbench.training.train`); given, the
+            runs are trained in this process, one after the other.
+        jobs: runs trained at once, each single-threaded in its own process
+            (:func:`~landbench.experiments.scheduler.execute`; None: one per CPU).
 
     Returns:
         The tidy table, one row per cell: ``row``, ``column``, ``reported_f1``, ``n_seeds``,
@@ -222,9 +234,8 @@ def reproduce_table(
         ConfigError: for an unknown table or dataset, a missing or invalid config, or a run
             folder of another config, before any training starts where possible.
     """
-    from landbench.evaluation.evaluate import evaluate_model
     from landbench.evaluation.tables import write_tables
-    from landbench.training.config import check_resources, load_config
+    from landbench.experiments.scheduler import evaluate_or_reuse, execute
 
     _check_args(table, dataset, seeds)
     real = dataset != "synth"
@@ -232,65 +243,26 @@ def reproduce_table(
     out = (
         Path(out_dir) if out_dir is not None else Path("reproduce") / ("real" if real else dataset)
     )
-    base: list[str] = []
-    if quick:
-        base += list(QUICK_OVERRIDES) + ([] if real else list(QUICK_SYNTH_OVERRIDES))
-    if root is not None:
-        base.append(f"data.root={Path(root).expanduser().resolve()}")
-    if not progress:
-        base.append("trainer.progress_bar=false")
-    base += list(overrides)
-
-    cells = _cells(table)
-    # Every recipe, including the Table 2 source, is loaded and checked before any training.
-    plan: dict[str, Path] = {}
-    for cell in cells:
-        for stem in filter(None, (cell.source_config, cell.config)):
-            name = config_name(stem, dataset)
-            path = config_dir / f"{name}.yaml"
-            if not path.is_file():
-                raise ConfigError(f"Missing recipe {path} for {table} cell {cell.key!r}.")
-            cfg = load_config(path, base)
-            checkable = dataclasses.replace(
-                cfg, transfer=dataclasses.replace(cfg.transfer, weights=None)
-            )
-            check_resources(checkable, str(path))
-            plan[stem] = path
-
+    base = table_overrides(dataset, quick, root, progress, overrides)
+    specs = table_plan(table, dataset, seeds, out, base, config_dir, device)
+    if train_fn is not None:  # a caller's own training function runs here, in order
+        for spec in specs:
+            run_or_reuse(spec.config, spec.run_dir, spec.overrides, train_fn)
+    else:
+        execute(specs, jobs)
     runs: list[dict[str, Any]] = []
     for seed in range(seeds):
-        seed_overrides = [*base, f"seed={seed}"]
-        done: dict[str, Path] = {}
-
-        def run(
-            stem: str,
-            extra: Sequence[str] = (),
-            seed: int = seed,
-            base: Sequence[str] = seed_overrides,
-        ) -> Path:
-            run_dir = out / "runs" / config_name(stem, dataset) / f"seed-{seed}"
-            return run_or_reuse(plan[stem], run_dir, [*base, *extra], train_fn)
-
-        for cell in cells:
-            extra: list[str] = []
-            if cell.source_config is not None:
-                if cell.source_config not in done:
-                    done[cell.source_config] = run(cell.source_config)
-                source = (done[cell.source_config] / "model.safetensors").resolve()
-                extra.append(f"transfer.weights={source}")
-            run_dir = run(cell.config, extra)
-            done[cell.config] = run_dir
-            result = evaluate_model(
-                run_dir, run_test_split(run_dir), device=device, progress=progress
-            )
-            result_path = out / "results" / config_name(cell.config, dataset) / f"seed-{seed}.json"
-            result.write_json(result_path)
+        for cell in _cells(table):
+            name = config_name(cell.config, dataset)
+            run_dir = out / "runs" / name / f"seed-{seed}"
+            result_path = out / "results" / name / f"seed-{seed}.json"
+            result = evaluate_or_reuse(run_dir, result_path, device=device)
             runs.append(
                 {
                     "table": table,
                     "key": cell.key,
                     "seed": seed,
-                    "config": config_name(cell.config, dataset),
+                    "config": name,
                     "run_dir": str(run_dir),
                     "result": str(result_path),
                     "dataset": result.dataset,

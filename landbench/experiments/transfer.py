@@ -33,6 +33,7 @@ Completed runs and their results are reused; a run folder of another config is a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -47,12 +48,8 @@ import pandas as pd
 from landbench.core.errors import ConfigError
 from landbench.core.resources import resource_path
 from landbench.evaluation.metrics import ALL_METRICS, mean_std
-from landbench.experiments.reproduce import (
-    QUICK_OVERRIDES,
-    QUICK_SYNTH_OVERRIDES,
-    run_or_reuse,
-    run_test_split,
-)
+from landbench.experiments.reproduce import QUICK_OVERRIDES, QUICK_SYNTH_OVERRIDES
+from landbench.experiments.scheduler import RunSpec, evaluate_or_reuse, execute, run_or_reuse
 
 logger = logging.getLogger(__name__)
 
@@ -284,26 +281,63 @@ def _check_trained(run_dir: Path, strategy: str) -> None:
         )
 
 
-def _evaluate(run_dir: Path, result_path: Path, device: str, progress: bool) -> Any:
-    """Score ``run_dir`` on its test split, or reuse its result written after its weights."""
-    from landbench.evaluation.evaluate import evaluate_model
-    from landbench.evaluation.result import EvaluationResult
+def _matrix_cells(
+    domains: Sequence[Domain],
+    bands: Sequence[str],
+    seeds: int,
+    out: Path,
+    recipe: Path,
+    per_domain: dict[str, list[str]],
+    normalization: str,
+) -> list[tuple[Domain, Domain, str, int, RunSpec]]:
+    """Every cell's run, in training order: each source's scratch run before what reads it."""
+    cells = []
+    for seed in range(seeds):
+        for source in domains:
+            scratch = out / "runs" / f"{source.name}-to-{source.name}" / "scratch" / f"seed-{seed}"
+            for target in [source, *(t for t in domains if t is not source)]:
+                for strategy in ("scratch",) if target is source else ("zero-shot", "finetune"):
+                    pair = f"{source.name}-to-{target.name}"
+                    kind = RUN_STRATEGY[strategy]
+                    weights = None if target is source else scratch / "model.safetensors"
+                    name = f"{recipe.stem}-{pair}-{kind}"
+                    overrides = _cell_overrides(strategy, weights, normalization, name)
+                    spec = RunSpec(
+                        recipe,
+                        out / "runs" / pair / kind / f"seed-{seed}",
+                        (*per_domain[target.name], *overrides, f"seed={seed}"),
+                        after=() if weights is None else (scratch,),
+                        result=out / "results" / pair / kind / f"seed-{seed}.json",
+                    )
+                    cells.append((source, target, strategy, seed, spec))
+    return cells
 
-    weights = run_dir / "model.safetensors"
-    if result_path.is_file() and result_path.stat().st_mtime >= weights.stat().st_mtime:
-        try:
-            result = EvaluationResult.read_json(result_path)
-        except Exception:  # noqa: BLE001 - an unreadable result is simply recomputed
-            result = None
-        if result is not None:
-            logger.info("reusing result %s", result_path)
-            return result
-    result = evaluate_model(run_dir, run_test_split(run_dir), device=device, progress=progress)
-    result.write_json(result_path)
-    return result
+
+@dataclass
+class MatrixPlan:
+    """The runs of a transfer matrix, planned and checked before any training.
+
+    Attributes:
+        domains: the domains, in matrix order.
+        bands: the bands every model reads.
+        out: the output folder.
+        budget: the recipe's resolved config (first domain), for the notes.
+        cells: ``(source, target, strategy, seed, run)`` per cell and seed, in training order.
+    """
+
+    domains: tuple[Domain, ...]
+    bands: tuple[str, ...]
+    out: Path
+    budget: Any
+    cells: list[tuple[Domain, Domain, str, int, RunSpec]]
+
+    @property
+    def specs(self) -> list[RunSpec]:
+        """The runs, each source's scratch run before the runs that read its weights."""
+        return [cell[-1] for cell in self.cells]
 
 
-def transfer_matrix(
+def plan_matrix(
     domains: Sequence[str] = DEFAULT_DOMAINS,
     seeds: int = 3,
     out_dir: str | os.PathLike[str] | None = None,
@@ -315,36 +349,12 @@ def transfer_matrix(
     root: str | os.PathLike[str] | None = None,
     overrides: Iterable[str] = (),
     zero_shot_normalization: str = "source",
-    device: str = "cpu",
-    figures: bool = True,
-    train_fn: Callable[..., Path] | None = None,
-) -> TransferMatrix:
-    """Train on each source domain and score zero-shot and fine-tuned on each target.
-
-    Args:
-        domains: dataset names (with ``synthetic``: preset names), at least two.
-        seeds: seeds per cell (0, 1, ..., seeds - 1); source and target runs share the seed.
-        out_dir: output folder (default ``transfer/synth`` or ``transfer/real``).
-        quick: a smoke run: reproduce's quick overrides (1 epoch, 2 batches, tiny models, small
-            synthetic tiles) before ``overrides``.
-        progress: show progress bars.
-        config_dir: folder of the recipes (default: the shipped ones).
-        synthetic: use the LandslideSynth presets named ``domains`` (recipe
-            :data:`SYNTH_RECIPE`) instead of the real datasets (recipe :data:`RECIPE`).
-        root: folder of the real datasets (sets ``data.root`` of every run).
-        overrides: ``key=value`` config overrides for every run (e.g. ``trainer.max_steps=50``).
-        zero_shot_normalization: ``"source"`` (default: the source's train statistics) or
-            ``"target"`` (the target's).
-        device: torch device of the test-split evaluations.
-        figures: also write the heatmap figure.
-        train_fn: the training function (default :func:`landbench.training.train`).
-
-    Returns:
-        The :class:`TransferMatrix` (tidy frame, per-run frame, written files, notes).
+) -> MatrixPlan:
+    """Plan the runs of :func:`transfer_matrix` (same arguments); check every domain's config.
 
     Raises:
-        ConfigError: for bad arguments, an unknown domain, domains without a shared band, a
-            missing recipe or a run folder of another config, before training where possible.
+        ConfigError: for bad arguments, an unknown domain, domains without a shared band or a
+            missing recipe.
     """
     import landbench
     from landbench.training.config import check_resources, load_config
@@ -382,36 +392,84 @@ def transfer_matrix(
             )
         except TypeError as err:
             raise ConfigError(f"domain {d.name}: dataset options: {err}") from None
-    budget = load_config(recipe, per_domain[resolved[0].name])
 
+    budget = load_config(recipe, per_domain[resolved[0].name])
+    cells = _matrix_cells(resolved, bands, seeds, out, recipe, per_domain, zero_shot_normalization)
+    return MatrixPlan(resolved, bands, out, budget, cells)
+
+
+def transfer_matrix(
+    domains: Sequence[str] = DEFAULT_DOMAINS,
+    seeds: int = 3,
+    out_dir: str | os.PathLike[str] | None = None,
+    quick: bool = False,
+    progress: bool = True,
+    config_dir: str | os.PathLike[str] | None = None,
+    *,
+    synthetic: bool = False,
+    root: str | os.PathLike[str] | None = None,
+    overrides: Iterable[str] = (),
+    zero_shot_normalization: str = "source",
+    device: str = "cpu",
+    figures: bool = True,
+    train_fn: Callable[..., Path] | None = None,
+    jobs: int | None = 1,
+) -> TransferMatrix:
+    """Train on each source domain and score zero-shot and fine-tuned on each target.
+
+    Args:
+        domains: dataset names (with ``synthetic``: preset names), at least two.
+        seeds: seeds per cell (0, 1, ..., seeds - 1); source and target runs share the seed.
+        out_dir: output folder (default ``transfer/synth`` or ``transfer/real``).
+        quick: a smoke run: reproduce's quick overrides (1 epoch, 2 batches, tiny models, small
+            synthetic tiles) before ``overrides``.
+        progress: show progress bars.
+        config_dir: folder of the recipes (default: the shipped ones).
+        synthetic: use the LandslideSynth presets named ``domains`` (recipe
+            :data:`SYNTH_RECIPE`) instead of the real datasets (recipe :data:`RECIPE`).
+        root: folder of the real datasets (sets ``data.root`` of every run).
+        overrides: ``key=value`` config overrides for every run (e.g. ``trainer.max_steps=50``).
+        zero_shot_normalization: ``"source"`` (default: the source's train statistics) or
+            ``"target"`` (the target's).
+        device: torch device of the test-split evaluations.
+        figures: also write the heatmap figure.
+        train_fn: the training function (default :func:`landbench.training.train`); given, the
+            runs are trained in this process, one after the other.
+        jobs: runs trained at once, each single-threaded in its own process
+            (:func:`~landbench.experiments.scheduler.execute`; None: one per CPU).
+
+    Returns:
+        The :class:`TransferMatrix` (tidy frame, per-run frame, written files, notes).
+
+    Raises:
+        ConfigError: for bad arguments, an unknown domain, domains without a shared band, a
+            missing recipe or a run folder of another config, before training where possible.
+    """
+    plan = plan_matrix(
+        domains,
+        seeds,
+        out_dir,
+        quick,
+        progress,
+        config_dir,
+        synthetic=synthetic,
+        root=root,
+        overrides=overrides,
+        zero_shot_normalization=zero_shot_normalization,
+    )
+    resolved, bands, out, cells = plan.domains, plan.bands, plan.out, plan.cells
+    specs = plan.specs
+    if train_fn is not None:  # a caller's own training function runs here, in order
+        for spec in specs:
+            run_or_reuse(spec.config, spec.run_dir, spec.overrides, train_fn)
+    else:
+        execute([dataclasses.replace(s, device=device) for s in specs], jobs)
     runs: list[dict[str, Any]] = []
-    for seed in range(seeds):
-        scratch: dict[str, Path] = {}
-        for source in resolved:
-            for target in [source, *(t for t in resolved if t is not source)]:
-                cells = ("scratch",) if target is source else ("zero-shot", "finetune")
-                for strategy in cells:
-                    pair = f"{source.name}-to-{target.name}"
-                    run_dir = out / "runs" / pair / RUN_STRATEGY[strategy] / f"seed-{seed}"
-                    weights = None if target is source else scratch[source.name]
-                    cell = _cell_overrides(
-                        strategy,
-                        None if weights is None else weights / "model.safetensors",
-                        zero_shot_normalization,
-                        f"{recipe.stem}-{pair}-{RUN_STRATEGY[strategy]}",
-                    )
-                    cell_overrides = [*per_domain[target.name], *cell, f"seed={seed}"]
-                    run_dir = run_or_reuse(recipe, run_dir, cell_overrides, train_fn)
-                    _check_trained(run_dir, strategy)
-                    if strategy == "scratch":
-                        scratch[source.name] = run_dir
-                    result_path = (
-                        out / "results" / pair / RUN_STRATEGY[strategy] / f"seed-{seed}.json"
-                    )
-                    result = _evaluate(run_dir, result_path, device, progress)
-                    runs.append(
-                        _run_row(source, target, strategy, seed, run_dir, result_path, result)
-                    )
+    for source, target, strategy, seed, spec in cells:
+        _check_trained(spec.run_dir, strategy)
+        assert spec.result is not None
+        result = evaluate_or_reuse(spec.run_dir, spec.result, device=device)
+        runs.append(_run_row(source, target, strategy, seed, spec.run_dir, spec.result, result))
 
     from landbench.experiments.transfer_report import (
         matrix_notes,
@@ -421,7 +479,7 @@ def transfer_matrix(
 
     frame = summarize(runs, resolved, zero_shot_normalization)
     runs_frame = pd.DataFrame(runs)
-    notes = matrix_notes(resolved, bands, seeds, budget, runs_frame, zero_shot_normalization)
+    notes = matrix_notes(resolved, bands, seeds, plan.budget, runs_frame, zero_shot_normalization)
     matrix = TransferMatrix(
         frame=frame,
         runs=runs_frame,
