@@ -229,3 +229,219 @@ def test_compare_reads_leaderboard_results_v1_and_v2(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--dataset"):
         compare(tmp_path / "c.json", tmp_path / "b.json")
     assert compare(tmp_path / "c.json", tmp_path / "c.json", dataset="hokkaido", n_resamples=9)
+
+
+# -- pinned outputs and the remaining edges (mutation testing, issue 14 item 13) -------------------
+
+
+def _hand_comparison(confidence: float = 0.9):
+    """The 4-resample hand case of :func:`test_paired_bootstrap_matches_a_hand_computation`."""
+    result = paired_bootstrap(
+        [A], [B], seeds_a=[3], seeds_b=[3], n_resamples=4, seed=1, confidence=confidence
+    )
+    result.labels = {"a": "runs/a", "b": "runs/b"}
+    return result
+
+
+def test_comparison_json_is_pinned() -> None:
+    """``landbench compare --json``: every key and value of the 90% hand case."""
+    difference = float(Fr(10, 13) - Fr(8, 11))
+    low = 0.15 * float(Fr(6, 143))
+    high = float(Fr(11, 63) + Fr(85, 100) * (Fr(4, 21) - Fr(11, 63)))
+    numbers = {"difference": difference, "ci_low": low, "ci_high": high, "p_value": 0.8}
+    got = _hand_comparison().to_dict()
+    assert got == {
+        **{k: pytest.approx(v, abs=1e-15) for k, v in numbers.items()},
+        "seeds": {"a": [3], "b": [3]},
+        "n_images": 3,
+        "per_seed": [
+            {
+                **{k: pytest.approx(v, abs=1e-15) for k, v in numbers.items()},
+                "seeds": {"a": [3], "b": [3]},
+            }
+        ],
+        "pairing": "seed",
+        "statistic": "F1(A) - F1(B), landslide F1 pooled over all pixels of the split",
+        "bootstrap": {
+            "unit": "image (paired: the same draw for both models and every seed)",
+            "method": "percentile",
+            "p_value": "2 * min((1 + #{d* <= 0}) / (B + 1), (1 + #{d* >= 0}) / (B + 1))",
+            "n_resamples": 4,
+            "confidence": 0.9,
+            "seed": 1,
+        },
+        "a": "runs/a",
+        "b": "runs/b",
+    }
+
+
+def test_comparison_summary_is_pinned() -> None:
+    """``landbench compare`` (no ``--json``): the summary lines of the 90% hand case."""
+    assert _hand_comparison().format() == "\n".join([
+        "F1(A) - F1(B), pooled F1, 90% paired bootstrap interval over 3 images "
+        "(4 resamples, seed 1)",
+        "A: runs/a",
+        "B: runs/b",
+        "pooled over seeds (A 1, B 1): +0.0420 [+0.0063, +0.1881] p=0.8",
+        "seed 3 vs 3: +0.0420 [+0.0063, +0.1881] p=0.8",
+    ])  # fmt: skip
+    unlabelled = paired_bootstrap([A], [B], n_resamples=4, seed=1)
+    lines = unlabelled.format(digits=2).splitlines()
+    assert lines[0].startswith("F1(A) - F1(B), pooled F1, 95% paired bootstrap interval")
+    assert lines[1:3] == ["A: A", "B: B"]
+    assert lines[3] == "pooled over seeds (A 1, B 1): +0.04 [+0.00, +0.19] p=0.8"
+
+
+def test_resampled_f1_shapes_and_empty_resamples() -> None:
+    """``[B]`` for one seed, ``[S, B]`` for several; a resample without positives scores 0."""
+    weights = resample_weights(3, 5, seed=0)
+    assert resampled_pooled_f1(A, weights).shape == (5,)
+    assert resampled_pooled_f1(np.stack([A, B]), weights).shape == (2, 5)
+    # Image 0 holds every positive pixel: a resample without it has 2 tp + fp + fn = 0.
+    empty = np.array([[3, 1, 1], [0, 0, 0], [0, 0, 0]])
+    got = resampled_pooled_f1(empty, np.array([[0, 2, 1], [1, 1, 1], [0, 0, 3]]))
+    assert got.tolist() == [0.0, pytest.approx(6 / 8), 0.0]
+
+
+def test_confidence_bounds_and_count_columns_are_checked() -> None:
+    with pytest.raises(ConfigError, match="confidence must be in"):
+        paired_bootstrap([A], [B], confidence=0.0)
+    with pytest.raises(ConfigError, match="confidence must be in"):
+        paired_bootstrap([A], [B], confidence=1.0)
+    # Two columns cannot hold tp, fp and fn.
+    with pytest.raises(ConfigError, match="same images"):
+        paired_bootstrap([A[:, :2]], [B[:, :2]])
+
+
+def test_seeds_pair_by_value_only_when_both_sides_hold_the_same_distinct_seeds() -> None:
+    rng = np.random.default_rng(5)
+    two = [rng.integers(0, 30, (3, 3)) for _ in range(2)]
+    # Known but different seed values: paired by position, not an error.
+    other = paired_bootstrap(two, two[::-1], seeds_a=[0, 1], seeds_b=[5, 6], n_resamples=10)
+    assert other.pairing == "index"
+    assert [d.seeds for d in other.per_seed] == [
+        {"a": [0], "b": [5]},
+        {"a": [1], "b": [6]},
+    ]
+    # A repeated seed value cannot pair by value either.
+    repeated = paired_bootstrap(two, two, seeds_a=[0, 0], seeds_b=[0, 0], n_resamples=10)
+    assert repeated.pairing == "index"
+    assert repeated.per_seed[1].seeds == {"a": [0], "b": [0]}
+    assert repeated.per_seed[1].difference == 0
+
+
+def test_holm_accepts_the_ends_of_the_unit_interval() -> None:
+    assert holm([0.0, 1.0]) == [0.0, 1.0]
+    with pytest.raises(ConfigError, match=r"p-values must lie in \[0, 1\], got \[-0.1\]"):
+        holm([-0.1])
+    with pytest.raises(ConfigError, match="p-values must lie in"):
+        holm([float("nan")])
+
+
+def test_compare_takes_scored_sides_and_labels_them(tmp_path: Path) -> None:
+    """Sides given as :class:`Scored` are used as they are; labels are the paths read."""
+    from landbench.evaluation.compare import Scored, read_scored
+
+    (tmp_path / "a.json").write_text(json.dumps(_result(A)))
+    (tmp_path / "b.json").write_text(json.dumps(_result(B)))
+    side_a = read_scored(tmp_path / "a.json")
+    assert side_a.label == str(tmp_path / "a.json") and side_a.seeds == [None]
+    side_b = Scored("model b", [EvaluationResult.from_dict(_result(B))], [None])
+    result = compare(side_a, side_b, n_resamples=4, seed=1)
+    assert result.labels == {"a": str(tmp_path / "a.json"), "b": "model b"}
+    assert result.to_dict()["a"] == str(tmp_path / "a.json")
+    assert result.pooled.difference == pytest.approx(float(Fr(10, 13) - Fr(8, 11)))
+    files = compare(tmp_path / "a.json", tmp_path / "b.json", n_resamples=4, seed=1)
+    assert files.labels == {"a": str(tmp_path / "a.json"), "b": str(tmp_path / "b.json")}
+
+
+def test_read_scored_run_folders(tmp_path: Path) -> None:
+    """A run folder's test evaluation is read by default; several evaluations are refused."""
+    from landbench.evaluation.compare import read_scored
+
+    run = _run(tmp_path / "r", A, seed=4)
+    scored = read_scored(run)
+    assert scored.label == str(run) and scored.seeds == [4]
+    parent = read_scored(tmp_path)
+    assert parent.label == str(tmp_path) and parent.seeds == [4]
+    (run / "evaluation-other-test.json").write_text(json.dumps(_result(B)))
+    with pytest.raises(
+        ConfigError,
+        match=r"holds several test evaluations \(evaluation-other-test.json, "
+        r"evaluation-synth-test.json\); give the result file to compare",
+    ):
+        read_scored(run)
+    (run / "run.json").write_text("not json")
+    (run / "evaluation-other-test.json").unlink()
+    assert read_scored(run).seeds == [None]
+
+
+def test_read_scored_refuses_what_is_not_a_result(tmp_path: Path) -> None:
+    from landbench.core.errors import InvalidDataError
+    from landbench.evaluation.compare import read_scored
+
+    missing = tmp_path / "missing.json"
+    with pytest.raises(ConfigError, match="missing.json does not exist; give a result JSON"):
+        read_scored(missing)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(InvalidDataError, match="Cannot read .*bad.json as JSON"):
+        read_scored(bad)
+    bad.write_text("[1, 2]")
+    with pytest.raises(InvalidDataError, match=r"bad.json is not a landbench result"):
+        read_scored(bad)
+    for results in ({}, [1], "x"):
+        bad.write_text(json.dumps({"results": results}))
+        with pytest.raises(InvalidDataError, match="bad.json is neither a landbench evaluation"):
+            read_scored(bad)
+    bad.write_text(json.dumps({"results": {"synth": {"notes": "no evaluation"}}}))
+    with pytest.raises(InvalidDataError, match="bad.json lists no scored seed"):
+        read_scored(bad)
+    one = {"results": {"synth": {"evaluation": _result(A)}}}
+    bad.write_text(json.dumps({"results": {**one["results"], "hokkaido": {}}}))
+    with pytest.raises(ConfigError, match=r"several datasets \(synth, hokkaido\); pass --dataset"):
+        read_scored(bad)
+    with pytest.raises(
+        ConfigError, match=r"bad.json has no result for dataset 'bijie' \(synth, hokkaido\)"
+    ):
+        read_scored(bad, dataset="bijie")
+    bad.write_text(json.dumps(one))
+    scored = read_scored(bad)
+    assert scored.label == str(bad) and scored.seeds == [None] and len(scored.results) == 1
+
+
+def test_compare_names_both_manifests_when_they_differ(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(_result(A)))
+    b.write_text(json.dumps(_result(B, manifest="1" * 64)))
+    with pytest.raises(
+        ConfigError,
+        match=rf"b.json was scored on split manifest 1{{12}}\.\.\. but {a} on 0{{12}}\.\.\.: a "
+        "paired comparison needs the same images",
+    ):
+        compare(a, b)
+    b.write_text(json.dumps(_result(B, ids=("a", "b", "z"))))
+    with pytest.raises(ConfigError, match=r"needs the same split \(same manifest\)"):
+        compare(a, b)
+
+
+def test_read_scored_folder_of_seed_files(tmp_path: Path) -> None:
+    """The demo's ``results/<config>/seed-<k>.json``: one evaluation per seed, seed from the name;
+    evaluations of another split are left out."""
+    from landbench.evaluation.compare import read_scored
+
+    folder = tmp_path / "results" / "synth-bijie-unet-rgb"
+    folder.mkdir(parents=True)
+    for seed, counts in ((0, A), (2, B)):
+        (folder / f"seed-{seed}.json").write_text(json.dumps(_result(counts)))
+    val = _result(A)
+    val["split"] = "val"
+    (folder / "seed-9.json").write_text(json.dumps(val))
+    scored = read_scored(folder)
+    assert scored.seeds == [0, 2]
+    assert [r.per_image.tolist() for r in scored.results] == [
+        EvaluationResult.from_dict(_result(c)).per_image.tolist() for c in (A, B)
+    ]
+    assert read_scored(folder, split="val").seeds == [9]
+    with pytest.raises(ConfigError, match="no seed-<k>.json test evaluations"):
+        read_scored(tmp_path / "results")

@@ -391,3 +391,43 @@ def test_prediction_grid_bars_and_pr_curves(tmp_path: Path, test_split, truth, n
 
     with pytest.raises(InvalidDataError, match="no precision-recall curve"):
         plot_precision_recall({"noisy": results["noisy"]})
+
+
+# -- mean ± std over seeds: edges pinned by mutation testing (issue 14 item 13) ---------------
+
+
+def test_mean_std_edges_and_json() -> None:
+    """Two seeds give a spread; NaN seeds are ignored; no seed is ``n/a`` and JSON nulls."""
+    two = mean_std([0.7, 0.9])
+    assert two.n == 2 and two.std == pytest.approx(0.1414213562373095)
+    assert two.format() == "0.800 ± 0.141" and two.format(digits=1) == "0.8 ± 0.1"
+    assert two.to_dict() == {"mean": pytest.approx(0.8), "std": pytest.approx(0.1414213562), "n": 2}
+    with_nan = mean_std([0.7, float("nan"), 0.9])
+    assert with_nan.n == 2 and with_nan.mean == pytest.approx(0.8)
+    single = mean_std([0.81])
+    assert single.to_dict() == {"mean": 0.81, "std": None, "n": 1}
+    none = mean_std([float("nan")])
+    assert none.n == 0 and np.isnan(none.mean) and np.isnan(none.std)
+    assert none.to_dict() == {"mean": None, "std": None, "n": 0}
+    assert mean_std([]).to_dict() == {"mean": None, "std": None, "n": 0}
+    # A seed without a value (JSON null, as to_dict writes NaN) is skipped like NaN.
+    assert mean_std([0.7, None, 0.9]).to_dict() == {
+        "mean": pytest.approx(0.8), "std": pytest.approx(0.1414213562), "n": 2,
+    }  # fmt: skip
+
+
+def test_mean_std_format_rules() -> None:
+    from landbench.evaluation.metrics import MeanStd
+
+    assert MeanStd(0.5, float("nan"), 3).format() == "0.500 (n=3)"  # no spread estimated
+    assert MeanStd(float("nan"), 0.1, 3).format() == "n/a"
+    assert MeanStd(0.5, 0.1, 0).format() == "n/a"
+    assert MeanStd(0.5, 0.0, 1).format() == "0.500 (n=1)"
+
+
+def test_aggregate_seeds_keeps_metrics_of_every_seed() -> None:
+    agg = aggregate_seeds([{"f1": 0.7}, {"f1": 0.8, "iou": 0.6}])
+    assert set(agg) == {"f1"}
+    one = aggregate_seeds([{"f1": 0.7, "iou": 0.5}])
+    assert {k: (v.mean, v.n) for k, v in one.items()} == {"f1": (0.7, 1), "iou": (0.5, 1)}
+    assert aggregate_seeds([]) == {}

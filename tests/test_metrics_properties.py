@@ -286,3 +286,165 @@ def test_bootstrap_intervals_equal_a_hand_computation_on_the_same_resamples() ->
         bootstrap_intervals(per_image, n_resamples=500, seed=4)["f1"]
         != bootstrap_intervals(per_image, n_resamples=500, seed=4, confidence=0.9)["f1"]
     )
+
+
+# -- edges pinned by mutation testing (issue 14 item 13) ---------------------------------------
+
+
+def test_metric_functions_take_counts_or_arrays() -> None:
+    """A :class:`Counts` gives a float, counts ``[..., 4]`` an array of the leading shape."""
+    from landbench.core.errors import InvalidDataError
+
+    counts = Counts(tp=1, fp=3, fn=1, tn=5)
+    assert type(f1(counts)) is float and f1(counts) == pytest.approx(2 / 6)
+    rows = np.array([[1, 3, 1, 5], [0, 0, 0, 9], [1, 0, 0, 0]])
+    np.testing.assert_array_equal(precision(rows), [0.25, 0.0, 1.0])
+    np.testing.assert_array_equal(recall(rows, zero_division=0.5), [0.5, 0.5, 1.0])
+    np.testing.assert_array_equal(iou(rows[None]), [[0.2, 0.0, 1.0]])
+    with pytest.raises(InvalidDataError, match=r"last axis of 4, got shape \(2, 3\)"):
+        f1(np.zeros((2, 3), dtype=int))
+
+
+def test_per_image_means_of_no_image_and_of_no_landslide() -> None:
+    from landbench.evaluation import all_metrics
+    from landbench.evaluation.metrics import per_image_f1
+
+    empty = np.zeros((0, 4), dtype=np.int64)
+    assert np.isnan(mean_f1_empty_as_1(empty)) and np.isnan(mean_f1_landslide_tiles(empty))
+    # Tiles: both empty (1 under the empty-tile rule), false positives only (0), no landslide.
+    no_landslide = np.array([[0, 0, 0, 9], [0, 4, 0, 5]])
+    np.testing.assert_array_equal(per_image_f1(no_landslide), [1.0, 0.0])
+    assert mean_f1_empty_as_1(no_landslide) == 0.5
+    assert np.isnan(mean_f1_landslide_tiles(no_landslide))
+    got = all_metrics([0, 4, 0, 5])  # one tile, flattened
+    assert got["precision"] == 0.0 and got["recall"] == 0.0 and got["f1"] == 0.0
+    assert got["mean_f1_empty_as_1"] == 0.0 and np.isnan(got["mean_f1_landslide_tiles"])
+    assert all_metrics([0, 0, 0, 9], zero_division=1.0)["recall"] == 1.0
+
+
+def test_bootstrap_settings_are_checked_and_empty_splits_have_no_interval() -> None:
+    from landbench.core.errors import InvalidDataError
+    from landbench.evaluation.metrics import ALL_METRICS, resample_weights
+
+    rows = np.array([[3, 1, 1, 5], [1, 2, 0, 7]])
+    for confidence in (0.0, 1.0, 1.5):
+        with pytest.raises(InvalidDataError, match=r"confidence must be in \(0, 1\), got "):
+            bootstrap_intervals(rows, confidence=confidence)
+    with pytest.raises(InvalidDataError, match="n_resamples must be positive, got 0"):
+        bootstrap_intervals(rows, n_resamples=0)
+    with pytest.raises(InvalidDataError, match="n_resamples must be positive, got 0"):
+        resample_weights(3, 0)
+    with pytest.raises(InvalidDataError, match="at least one image"):
+        resample_weights(0, 10)
+    assert resample_weights(1, 1).tolist() == [[1]]
+    assert bootstrap_intervals(rows, n_resamples=1)["f1"].low > 0
+    nothing = bootstrap_intervals(np.zeros((0, 4), dtype=np.int64))
+    assert set(nothing) == set(ALL_METRICS)
+    assert all(np.isnan(v.low) and np.isnan(v.high) for v in nothing.values())
+    # No resample holds a landslide tile: that mean has no interval; the others do.
+    no_landslide = bootstrap_intervals(np.array([[0, 0, 0, 9], [0, 4, 0, 5]]), n_resamples=20)
+    assert np.isnan(no_landslide["mean_f1_landslide_tiles"].low)
+    assert no_landslide["mean_f1_empty_as_1"].to_list() == [0.0, 1.0]
+    # zero_division reaches the pooled ratios: 0/0 recall on every resample.
+    assert bootstrap_intervals([[0, 4, 0, 5]], 5, zero_division=1.0)["recall"].to_list() == [
+        1.0, 1.0,
+    ]  # fmt: skip
+
+
+def test_threshold_counts_at_the_thresholds_and_bad_input() -> None:
+    """A probability equal to a threshold is not above it (``prob > t``, as torchmetrics)."""
+    from landbench.core.errors import InvalidDataError
+
+    probs = np.array([0.0, 0.25, 0.5, 0.5, 0.75, 1.0])
+    target = np.array([0, 1, 1, 0, 1, 1])
+    curve = threshold_counts(probs, target, np.array([0.0, 0.5, 1.0]))
+    assert curve.tolist() == [[4, 1, 0, 1], [2, 0, 2, 2], [0, 0, 4, 2]]
+    assert curve.dtype == np.int64
+    with pytest.raises(InvalidDataError, match="strictly increasing 1-D"):
+        threshold_counts(probs, target, np.array([0.5, 0.5]))
+    with pytest.raises(InvalidDataError, match="strictly increasing 1-D"):
+        threshold_counts(probs, target, np.array([[0.5]]))
+    with pytest.raises(InvalidDataError, match="sizes differ: 6 vs 5"):
+        threshold_counts(probs, target[:5], np.array([0.5]))
+
+
+def test_counts_add_and_read_back() -> None:
+    from landbench.core.errors import InvalidDataError
+
+    a, b = Counts(1, 2, 3, 4), Counts(10, 20, 30, 40)
+    assert a + b == Counts(11, 22, 33, 44)
+    assert sum([a, b]) == Counts(11, 22, 33, 44) and sum([a]) == a
+    with pytest.raises(TypeError):
+        a + (1, 2, 3, 4)  # noqa: B018
+    with pytest.raises(TypeError):
+        1 + a  # noqa: B018
+    assert Counts.from_dict(a.to_dict()) == a
+    with pytest.raises(InvalidDataError, match=r"lack \['fp', 'fn', 'tn'\]"):
+        Counts.from_dict({"tp": 1})
+
+
+def test_accumulator_ids_and_batches() -> None:
+    from landbench.core.errors import InvalidDataError
+    from landbench.evaluation.counts import ConfusionAccumulator
+
+    pred = np.array([[[1, 0], [0, 0]], [[1, 1], [0, 1]]], dtype=np.uint8)
+    target = np.array([[[1, 1], [0, 0]], [[0, 1], [0, 0]]], dtype=np.uint8)
+    acc = ConfusionAccumulator()
+    assert acc.update(pred[0], target[0]) == Counts(1, 0, 1, 2)
+    acc.update(pred[1], target[1], "tile-b")
+    acc.update_batch(pred, target)
+    acc.update_batch(pred, target, ["x", "y"])
+    assert acc.ids == ("0", "tile-b", "2", "3", "x", "y") and len(acc) == 6
+    np.testing.assert_array_equal(acc.per_image, np.tile([[1, 0, 1, 2], [1, 2, 0, 1]], (3, 1)))
+    assert acc.total == Counts(6, 6, 3, 9)
+    with pytest.raises(InvalidDataError, match="1 ids for a batch of 2 masks"):
+        acc.update_batch(pred, target, ["only-one"])
+    assert len(acc) == 6  # nothing added by the refused batch
+    assert ConfusionAccumulator().per_image.shape == (0, 4)
+
+
+def test_bad_masks_are_named_on_every_path() -> None:
+    """The message names the offending mask and says what to do, on the host and torch paths."""
+    from landbench.core.errors import InvalidDataError
+    from landbench.evaluation.counts import _torch_counts
+
+    ok = np.zeros(4, dtype=np.uint8)
+    bad = np.array([0, 255, 1, 0], dtype=np.uint8)
+    with pytest.raises(
+        InvalidDataError, match=r"map 255 to 1 \(or threshold probabilities\) before counting"
+    ):
+        confusion_counts(bad, ok)
+    for args, name in (((bad, ok), "pred"), ((ok, bad), "target")):
+        tensors = [torch.from_numpy(x.astype(np.int64)) for x in args]
+        with pytest.raises(InvalidDataError, match=rf"^{name} must be a binary mask"):
+            _torch_counts(*tensors, None)
+
+
+def test_pooled_metrics_zero_division_reaches_every_metric() -> None:
+    """0/0 is 0 by default (scikit-learn's default), and ``zero_division`` for all four."""
+    from landbench.evaluation import all_metrics, pooled_metrics
+
+    nothing = Counts(tn=5)
+    assert pooled_metrics(nothing) == {"f1": 0.0, "iou": 0.0, "precision": 0.0, "recall": 0.0}
+    assert pooled_metrics(nothing, 1.0) == {"f1": 1.0, "iou": 1.0, "precision": 1.0, "recall": 1.0}
+    assert all_metrics([[0, 0, 0, 5]], 1.0)["f1"] == 1.0
+    # Per-image means: tile 0 scores 2/3, tile 1 has no landslide and scores 0 (false positives).
+    got = all_metrics([[1, 0, 1, 2], [0, 2, 0, 2]])
+    assert got["mean_f1_landslide_tiles"] == pytest.approx(2 / 3)
+    assert got["mean_f1_empty_as_1"] == pytest.approx(1 / 3)
+    assert got["precision"] == pytest.approx(1 / 3) and got["recall"] == 0.5
+
+
+@pytest.mark.parametrize("shape", [(4,), (3, 5), (2, 3, 4)])
+def test_device_counts_equal_host_counts_per_image(shape) -> None:
+    """The on-device path (accelerator tensors) counts each image as the host path does,
+    1-D masks included (torch sums everything over ``dim=()``; that once pooled them)."""
+    import torch
+
+    from landbench.evaluation.counts import _torch_counts, confusion_counts_per_image
+
+    rng = np.random.default_rng(len(shape))
+    pred, target = rng.integers(0, 2, (2, *shape)).astype(np.uint8)
+    dims = tuple(range(1, len(shape)))
+    device = _torch_counts(torch.from_numpy(pred), torch.from_numpy(target), dims)
+    assert device.tolist() == np.asarray(confusion_counts_per_image(pred, target)).tolist()

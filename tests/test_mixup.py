@@ -161,3 +161,79 @@ def test_mixed_batches_keep_padding_out_of_the_valid_mask() -> None:
     assert torch.equal(out["valid"], valid & valid[perm])
     partner_of_0 = int((perm == 0).nonzero()[0])
     assert not out["valid"][partner_of_0, 6:].any()  # blended with padding: not a real pixel
+
+
+# -- edges pinned by mutation testing (issue 14 item 13) ---------------------------------------
+
+
+def test_mixup_batch_returns_the_mixed_batch_and_blends_valid_masks() -> None:
+    """Every key the training step reads, for a draw where the padded sample has a partner."""
+    image, mask = _batch(n=4)
+    valid = torch.ones(4, 8, 8, dtype=torch.bool)
+    valid[0, 6:, :] = False  # sample 0 is padded at the bottom
+    torch.manual_seed(1)
+    expected = Mixup("uniform")(image, mask)
+    assert expected.perm.tolist() == [1, 3, 2, 0]  # sample 3 is blended with padded sample 0
+    torch.manual_seed(1)
+    out = mixup_batch({"image": image, "mask": mask, "valid": valid}, Mixup("uniform"))
+    assert torch.equal(out["image"], expected.image)
+    assert torch.equal(out["mask"], expected.target) and out["mask"].dtype == torch.float32
+    assert torch.equal(out["mixup_lam"], expected.lam)
+    assert torch.equal(out["mixup_perm"], expected.perm)
+    assert torch.equal(out["valid"], valid & valid[expected.perm])
+    assert not out["valid"][3, 6:].any() and out["valid"][3, :6].all()
+    assert not out["valid"][0, 6:].any() and out["valid"][1:3].all()
+    assert set(out) == {"image", "mask", "valid", "mixup_lam", "mixup_perm"}
+    no_valid = mixup_batch({"image": image, "mask": mask}, Mixup("off"))
+    assert "valid" not in no_valid
+
+
+def test_off_draws_unit_coefficients() -> None:
+    torch.manual_seed(0)
+    assert torch.equal(Mixup("off").sample_lambda(5), torch.ones(5))
+
+
+def test_targets_follow_the_image_dtype() -> None:
+    """Soft targets in the images' float precision; float32 for integer images."""
+    image, mask = _batch()
+    torch.manual_seed(0)
+    assert Mixup("uniform")(image.double(), mask).target.dtype == torch.float64
+    assert Mixup("off")(image.double(), mask).target.dtype == torch.float64
+    integer = Mixup("off")(image.to(torch.int16), mask)
+    assert integer.target.dtype == torch.float32
+    torch.testing.assert_close(integer.target, mask.float(), rtol=0, atol=0)
+
+
+def test_draws_stay_on_the_batch_device() -> None:
+    """Coefficients and partners live on the batch's device (``meta`` stands in for a GPU)."""
+    image = torch.zeros(3, 2, 4, 4, device="meta")
+    mask = torch.zeros(3, 4, 4, device="meta")
+    assert Mixup("uniform").sample_lambda(3, device="meta").device.type == "meta"
+    assert Mixup("off").sample_lambda(3, device="meta").device.type == "meta"
+    for mix, batch in ((Mixup("off"), 3), (Mixup("uniform"), 1), (Mixup("uniform"), 3)):
+        out = mix(image[:batch], mask[:batch])
+        assert out.lam.device.type == "meta" and out.perm.device.type == "meta"
+
+
+def test_defaults_are_the_papers() -> None:
+    """``Mixup()``: the paper's U[0, 1] draw per pair on every batch; Beta(0.4, 0.4) if asked."""
+    mix = Mixup()
+    assert (mix.mode, mix.alpha, mix.p, mix.per_sample) == ("uniform", 0.4, 1.0, True)
+    assert repr(mix) == "Mixup(mode='uniform', alpha=0.4, p=1.0, per_sample=True)"
+
+
+def test_a_batch_of_two_is_mixed() -> None:
+    """Two samples are enough to pair: over a few draws each is blended with the other."""
+    image, mask = _batch(n=2)
+    torch.manual_seed(0)
+    perms = {tuple(Mixup("uniform")(image, mask).perm.tolist()) for _ in range(20)}
+    assert perms == {(0, 1), (1, 0)}
+
+
+def test_a_skipped_batch_is_returned_whole() -> None:
+    """A batch that the ``p`` draw skips: the images, float masks, unit coefficients, identity."""
+    image, mask = _batch()
+    out = Mixup("uniform", p=0.0)(image, mask)
+    assert out.image is image
+    torch.testing.assert_close(out.target, mask.float(), rtol=0, atol=0)
+    assert torch.equal(out.lam, torch.ones(6)) and torch.equal(out.perm, torch.arange(6))

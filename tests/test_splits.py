@@ -11,6 +11,7 @@ from landbench.datasets.splits import (
     check_fractions,
     id_fraction,
     split_counts,
+    split_of_id,
 )
 
 FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
@@ -134,3 +135,39 @@ def test_hash_assignment_thresholds_per_class():
 def test_check_fractions(fractions, match):
     with pytest.raises(ConfigError, match=match):
         check_fractions(fractions)
+
+
+# -- edges pinned by mutation testing (issue 14 item 13) ---------------------------------------
+
+
+def test_split_counts_gives_leftovers_by_largest_remainder_then_listed_order():
+    # n = 1: remainders 0.7, 0.1, 0.2 -> the one item goes to train (not the first name A-Z).
+    assert split_counts(1, FRACTIONS) == {"train": 1, "val": 0, "test": 0}
+    # n = 4: 2.8, 0.4, 0.8 -> floors 2, 0, 0; two left: train (0.8, listed first), then test.
+    assert split_counts(4, FRACTIONS) == {"train": 3, "val": 0, "test": 1}
+    # Equal remainders: the split listed first wins, whatever its name.
+    assert split_counts(1, {"val": 0.5, "train": 0.5}) == {"val": 1, "train": 0}
+    with pytest.raises(ConfigError, match=r"got \{'train': 0.7, 'val': 0.2\}"):
+        split_counts(10, {"train": 0.7, "val": 0.2})
+
+
+def test_ranked_assignment_refuses_an_id_in_two_classes():
+    with pytest.raises(ConfigError, match=r"Sample ids in more than one class: \['2'\]"):
+        assign_splits("x", "v1", {"a": ["1", "2"], "b": ["2", "3"]}, FRACTIONS)
+
+
+def test_split_of_id_and_manifest_lookup_agree_with_the_assignment():
+    got = assign_by_hash("bijie", "v2", {"landslide": IDS, "non-landslide": NEG}, FRACTIONS)
+    manifest = SplitManifest("bijie", "v2", got)
+    for split, ids in got.items():
+        for sample_id in ids:
+            assert split_of_id("bijie", "v2", sample_id, FRACTIONS) == split
+            assert manifest.split_of(sample_id) == split
+    assert split_of_id("bijie", "v2", "hz003", FRACTIONS) == "val"
+    assert split_of_id("bijie", "v2", "hz011", FRACTIONS) == "test"
+    assert split_of_id("bijie", "v2", "hz001", FRACTIONS) == "train"
+    # Another dataset or version hashes the id anew.
+    assert id_fraction("other", "v2", "hz001") != id_fraction("bijie", "v2", "hz001")
+    assert id_fraction("bijie", "v3", "hz001") != id_fraction("bijie", "v2", "hz001")
+    with pytest.raises(KeyError, match="nowhere"):
+        manifest.split_of("nowhere")

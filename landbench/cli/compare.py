@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "every seed), its percentile interval and two-sided p-value, per seed pair and "
             "pooled over seeds (docs/protocol.md). A and B are evaluation results "
             "(`landbench evaluate --out`), leaderboard results, run folders holding "
-            "evaluation-*-test.json, or folders of such run folders (one per seed)."
+            "evaluation-*-test.json, folders of such run folders (one per seed), or folders of "
+            "seed-<k>.json evaluations (the demo's results/<config>)."
         ),
     )
     p.add_argument("a", help="model A: result JSON or run folder")

@@ -311,6 +311,17 @@ def _from_run(run_dir: Path, split: str) -> tuple[EvaluationResult, Any] | None:
     return EvaluationResult.read_json(found[0]), _run_seed(run_dir)
 
 
+def _seed_files(folder: Path, split: str) -> list[tuple[EvaluationResult, Any]]:
+    """``seed-<k>.json`` evaluations of ``split`` in a folder (the demo's ``results/<config>``)."""
+    found = []
+    for path in sorted(folder.glob("seed-*.json")):
+        seed = path.stem.removeprefix("seed-")
+        result = EvaluationResult.read_json(path)
+        if result.split == split:
+            found.append((result, int(seed) if seed.isdigit() else seed))
+    return found
+
+
 def _seed_entries(data: Mapping[str, Any], dataset: str | None, path: Path) -> list[Any]:
     """``[{"seed", "evaluation"}]`` of a leaderboard result (one dataset, or the one named).
 
@@ -342,8 +353,9 @@ def read_scored(
     Args:
         path: an evaluation result JSON (``landbench evaluate --out``), a leaderboard result
             JSON (one evaluation per seed), a run folder holding ``evaluation-*-SPLIT.json`` (its
-            ``run.json`` gives the seed), or a folder of such run folders (one per seed, in name
-            order).
+            ``run.json`` gives the seed), a folder of such run folders (one per seed, in name
+            order), or a folder of ``seed-<k>.json`` evaluations (the demo's
+            ``results/<config>``).
         split: the split whose evaluations a run folder is searched for.
         dataset: which dataset of a multi-dataset leaderboard result.
 
@@ -359,9 +371,12 @@ def read_scored(
             runs = [r for sub in sorted(p for p in path.iterdir() if p.is_dir())
                     if (r := _from_run(sub, split))]  # fmt: skip
         if not runs:
+            runs = _seed_files(path, split)
+        if not runs:
             raise ConfigError(
-                f"{path} holds no evaluation-*-{split}.json (in it or in its run subfolders); "
-                f"run `landbench evaluate --model RUN --split {split}` first."
+                f"{path} holds no evaluation-*-{split}.json (in it or in its run subfolders) and "
+                f"no seed-<k>.json {split} evaluations; run `landbench evaluate --model RUN "
+                f"--split {split}` first."
             )
         return Scored(str(path), [r for r, _ in runs], [s for _, s in runs])
     if not path.is_file():

@@ -189,6 +189,8 @@ def _torch_counts(pred: Any, target: Any, dims: tuple[int, ...] | None) -> Any:
     if dims is None:
         tp = (p & t).sum()
         n_pred, n_target, n = p.sum(), t.sum(), p.numel()
+    elif not dims:  # torch sums over every dim for dim=(): here each element is one image
+        tp, n_pred, n_target, n = (p & t).long(), p.long(), t.long(), 1
     else:
         tp = (p & t).sum(dim=dims)
         n_pred, n_target = p.sum(dim=dims), t.sum(dim=dims)

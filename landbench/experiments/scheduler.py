@@ -99,7 +99,7 @@ def run_or_reuse(
         )
     if _run_status(run_dir) == "completed" and (run_dir / "model.safetensors").is_file():
         _check_loadable(run_dir / "model.safetensors")
-        logger.info("reusing completed run %s", run_dir)
+        logger.debug("reusing completed run %s", run_dir)
         return run_dir
     logger.info("resuming run %s", run_dir)
     return Path(train_fn(config_path, out_dir=run_dir, overrides=list(overrides), resume=True))
@@ -156,7 +156,7 @@ def evaluate_or_reuse(
         except Exception:  # noqa: BLE001 - an unreadable result is simply recomputed
             result = None
         if result is not None:
-            logger.info("reusing result %s", result_path)
+            logger.debug("reusing result %s", result_path)
             return result
     masks: dict[str, Any] | None = {} if masks_dir is not None else None
     result = evaluate_model(
