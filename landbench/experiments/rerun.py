@@ -466,13 +466,13 @@ def _header(
 def format_report(report: Mapping[str, Any]) -> str:
     """The report as text: code, environment, one line per seed, the overall verdict."""
     commit = report["commit"]
-    same = "same" if commit["same"] else "DIFFERENT"
+    same = "the same as" if commit["same"] else "DIFFERENT from"
     dirty = {True: "dirty", False: "clean", None: "unknown"}[report["dirty"]["current"]]
     env = report["environment"]
     lines = [
         f"rerun of {report['name']} ({report['kind']} result {report['result']}) in "
         f"{report['out']}",
-        f"code: commit {commit['current']} ({same} as recorded {commit['recorded']}); "
+        f"code: commit {commit['current']} ({same} the recorded {commit['recorded']}); "
         f"working tree {dirty}",
     ]
     if env["same"]:
