@@ -448,3 +448,67 @@ def test_device_counts_equal_host_counts_per_image(shape) -> None:
     dims = tuple(range(1, len(shape)))
     device = _torch_counts(torch.from_numpy(pred), torch.from_numpy(target), dims)
     assert device.tolist() == np.asarray(confusion_counts_per_image(pred, target)).tolist()
+
+
+def test_bootstrap_defaults_and_zero_division_reach_every_pooled_metric() -> None:
+    """Documented defaults (1000 resamples, seed 0, 0/0 = 0); ``zero_division`` in all four."""
+    from landbench.evaluation.metrics import resample_weights
+
+    np.testing.assert_array_equal(resample_weights(3), resample_weights(3, 1000, 0))
+    assert resample_weights(3).shape == (1000, 3)
+    rows = np.random.default_rng(5).integers(0, 40, (12, 4))  # varied: intervals move with the draw
+    assert bootstrap_intervals(rows) == bootstrap_intervals(rows, 1000, 0.95, 0, 0.0)
+    nothing = [[0, 0, 0, 5]]
+    for value in (0.0, 1.0):
+        got = bootstrap_intervals(nothing, 3, zero_division=value)
+        for name in ("f1", "iou", "precision", "recall"):
+            assert got[name].to_list() == [value, value], name
+    assert bootstrap_intervals(nothing, 3)["precision"].to_list() == [0.0, 0.0]
+
+
+def test_bootstrap_per_image_means_on_resamples_with_one_landslide_tile() -> None:
+    """A one-pixel landslide tile counts as a landslide tile, and a resample drawing a single
+    landslide tile averages over that one tile (hand computation on the same draw)."""
+    from landbench.evaluation.metrics import resample_weights
+
+    # Tiles: one-pixel landslide found (F1 1), landslide missed (0), empty (1), false alarm (0).
+    per_image = np.array([[1, 0, 0, 3], [0, 1, 2, 1], [0, 0, 0, 4], [0, 2, 0, 2]])
+    weights = resample_weights(4, 60, seed=3)
+    empty_as_1, landslide = [], []
+    for w in weights:
+        drawn = np.repeat(per_image, w, axis=0)
+        scores = [1.0 if t + p + n == 0 else 2 * t / (2 * t + p + n) for t, p, n, _ in drawn]
+        empty_as_1.append(np.mean(scores))
+        kept = [s for s, row in zip(scores, drawn) if row[0] + row[2] > 0]
+        if kept:
+            landslide.append(np.mean(kept))
+    assert any(np.sum(w[:2]) == 1 for w in weights)  # the single-landslide-tile resamples
+    # One landslide tile only: every resample holds exactly one, so every resample has a mean.
+    one = bootstrap_intervals([[1, 0, 1, 2]], n_resamples=5)["mean_f1_landslide_tiles"]
+    assert one.to_list() == pytest.approx([2 / 3, 2 / 3])
+    got = bootstrap_intervals(per_image, n_resamples=60, confidence=0.5, seed=3)
+    for name, values in (
+        ("mean_f1_empty_as_1", empty_as_1),
+        ("mean_f1_landslide_tiles", landslide),
+    ):
+        low, high = np.quantile(values, [0.25, 0.75])
+        assert got[name].to_list() == pytest.approx([low, high], abs=1e-12), name
+
+
+def test_mean_std_of_one_seed_has_no_spread_and_no_warning() -> None:
+    from landbench.evaluation.metrics import mean_std
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one = mean_std([0.5, float("nan")])
+    assert one.mean == 0.5 and one.n == 1 and np.isnan(one.std)
+
+
+def test_counts_refuse_fractions_and_booleans_and_read_any_four_values() -> None:
+    from landbench.core.errors import InvalidDataError
+
+    for bad in ({"tp": 1.5}, {"fp": True}):
+        with pytest.raises(InvalidDataError, match="non-negative integer"):
+            Counts(**bad)
+    assert Counts(tp=2.0) == Counts(tp=2)
+    assert Counts.from_array([[1, 2], [3, 4]]) == Counts(1, 2, 3, 4)
