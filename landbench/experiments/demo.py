@@ -413,8 +413,8 @@ def run_demo(
     from landbench.experiments.reproduce import (
         QUICK_OVERRIDES,
         QUICK_SYNTH_OVERRIDES,
+        base_overrides,
         reproduce_table,
-        table_overrides,
         table_plan,
     )
     from landbench.experiments.scheduler import default_jobs, execute
@@ -438,7 +438,7 @@ def run_demo(
         result.stages[name] = now - since
         return now
 
-    tables = table_overrides("synth", progress=progress, overrides=overrides)
+    tables = base_overrides("synth", progress=progress, overrides=overrides)
     matrix_args: dict[str, Any] = dict(
         seeds=seeds,
         out_dir=out / "transfer",

@@ -107,14 +107,23 @@ def _cells(table: str) -> tuple[ReportedCell, ...]:
     return TABLES[table]
 
 
-def table_overrides(
+def base_overrides(
     dataset: str,
     quick: bool = False,
     root: str | os.PathLike[str] | None = None,
     progress: bool = True,
     overrides: Iterable[str] = (),
 ) -> list[str]:
-    """The overrides :func:`reproduce_table` applies to every run, in order (same arguments)."""
+    """The overrides every run of a driver gets, in order (``reproduce``, ``transfer``).
+
+    Args:
+        dataset: ``"synth"`` adds :data:`QUICK_SYNTH_OVERRIDES` in quick mode; anything else is
+            real data.
+        quick: start with :data:`QUICK_OVERRIDES`.
+        root: folder of the real datasets (``data.root``).
+        progress: show progress bars (else ``trainer.progress_bar=false``).
+        overrides: the caller's own, last.
+    """
     base: list[str] = []
     if quick:
         base += list(QUICK_OVERRIDES) + (list(QUICK_SYNTH_OVERRIDES) if dataset == "synth" else [])
@@ -243,7 +252,7 @@ def reproduce_table(
     out = (
         Path(out_dir) if out_dir is not None else Path("reproduce") / ("real" if real else dataset)
     )
-    base = table_overrides(dataset, quick, root, progress, overrides)
+    base = base_overrides(dataset, quick, root, progress, overrides)
     specs = table_plan(table, dataset, seeds, out, base, config_dir, device)
     if train_fn is not None:  # a caller's own training function runs here, in order
         for spec in specs:

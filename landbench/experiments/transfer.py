@@ -48,7 +48,7 @@ import pandas as pd
 from landbench.core.errors import ConfigError
 from landbench.core.resources import resource_path
 from landbench.evaluation.metrics import ALL_METRICS, mean_std
-from landbench.experiments.reproduce import QUICK_OVERRIDES, QUICK_SYNTH_OVERRIDES
+from landbench.experiments.reproduce import base_overrides
 from landbench.experiments.scheduler import RunSpec, evaluate_or_reuse, execute, run_or_reuse
 
 logger = logging.getLogger(__name__)
@@ -372,14 +372,7 @@ def plan_matrix(
         if out_dir is not None
         else Path("transfer") / ("synth" if synthetic else "real")
     )
-    base: list[str] = []
-    if quick:
-        base += list(QUICK_OVERRIDES) + (list(QUICK_SYNTH_OVERRIDES) if synthetic else [])
-    if root is not None:
-        base.append(f"data.root={Path(root).expanduser().resolve()}")
-    if not progress:
-        base.append("trainer.progress_bar=false")
-    base += list(overrides)
+    base = base_overrides("synth" if synthetic else "real", quick, root, progress, overrides)
 
     # Every domain's config is loaded and checked (dataset, root, bands) before any training.
     per_domain = {d.name: [*base, *_domain_overrides(d, bands, synthetic)] for d in resolved}
