@@ -274,8 +274,8 @@ class _TileCache:
         return tile
 
 
-_TILES = _TileCache(max_bytes=512 * 2**20)
-"""Generated tiles of this process (512 MiB: the demo's synthetic presets fit whole)."""
+_TILES = _TileCache(max_bytes=1024 * 2**20)
+"""Generated tiles of this process (1 GiB: the demo's synthetic presets fit whole, 0.4 GiB)."""
 
 
 def _generate(

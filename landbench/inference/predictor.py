@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from landbench.core.bands import dem_index
 from landbench.core.errors import ConfigError, InvalidDataError
+from landbench.core.layout import channels_last
 from landbench.core.normalization import normalize
 from landbench.core.padding import pad_to_size, padded_length, valid_extent
 
@@ -152,7 +153,7 @@ class Predictor:
             raise ConfigError(f"multiple must be >= 1, got {self.multiple}.")
         check_threshold(threshold)
         self.threshold = float(threshold)
-        self.model = model.to(self.device).eval()
+        self.model = channels_last(model.to(self.device)).eval()
         self.mean = mean_t.view(1, -1, 1, 1).to(self.device)
         self.std = std_t.view(1, -1, 1, 1).to(self.device)
         self.batch_size = batch_size

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
 from landbench.core.errors import ConfigError
+from landbench.core.layout import channels_last
 from landbench.core.padding import valid_extent
 from landbench.evaluation.counts import COUNT_FIELDS, Counts, confusion_counts
 from landbench.evaluation.metrics import pooled_metrics
@@ -119,7 +120,7 @@ class LandslideSegmentationTask(L.LightningModule):
         if name and isinstance(config, dict):
             self.hparams["model"] = name
             self.hparams["model_kwargs"] = dict(config)
-        self.model = model
+        self.model = channels_last(model)
         self.loss_fn = BCEDiceLoss(bce_weight, dice_weight, pos_weight)
         self.mixup = Mixup(mixup, mixup_alpha, mixup_p, mixup_per_sample)
         self.train_loss_mean = MeanMetric()
@@ -127,6 +128,7 @@ class LandslideSegmentationTask(L.LightningModule):
         self.register_buffer("eval_counts", torch.zeros(4, dtype=torch.int64), persistent=False)
         self.scores: dict[str, float] = {}
         """The last validation (or test) epoch's pooled scores, as float64 Python floats."""
+        self._eval_predictor: Predictor | None = None
 
     # -- model -----------------------------------------------------------------------------
 
@@ -203,11 +205,15 @@ class LandslideSegmentationTask(L.LightningModule):
         if valid is None:
             valid = torch.ones_like(mask, dtype=torch.bool)
         was_training = self.model.training
-        predictor = self.predictor()
+        if self._eval_predictor is None:
+            # One per epoch: building it walks the model (about 7 ms a batch on a CPU).
+            self._eval_predictor = self.predictor()
+        predictor = self._eval_predictor
         extents = [valid_extent(v) for v in valid]
         tiles = [im[:, :h, :w] for im, (h, w) in zip(image, extents)]
+        self.model.eval()  # as the predictor runs it; Lightning's mode is restored below
         logits = predictor.logits(tiles, normalized=True)
-        self.model.train(was_training)  # the predictor switched it to eval mode
+        self.model.train(was_training)
         targets = [mask[i, : t.shape[-2], : t.shape[-1]] for i, t in enumerate(logits)]
         flat_logits = torch.cat([t.reshape(-1) for t in logits]).to(self.device)
         flat_target = torch.cat([t.reshape(-1) for t in targets])
@@ -246,6 +252,7 @@ class LandslideSegmentationTask(L.LightningModule):
     def on_validation_epoch_start(self) -> None:
         """Start the epoch's pooled counts from zero."""
         self.eval_counts.zero_()
+        self._eval_predictor = None
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         """Loss and pixel counts of a validation batch, each tile predicted at its own size."""
@@ -258,6 +265,7 @@ class LandslideSegmentationTask(L.LightningModule):
     def on_test_epoch_start(self) -> None:
         """Start the pooled counts from zero."""
         self.eval_counts.zero_()
+        self._eval_predictor = None
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         """Like :meth:`validation_step` for ``trainer.test`` (never called by training)."""
