@@ -46,3 +46,12 @@ def torchgeo_segmentation_task() -> type:
     except ImportError:  # torchgeo < 0.10
         from torchgeo.trainers import SemanticSegmentationTask as SemanticSegmentation
     return SemanticSegmentation
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module's tests: tiny models run fastest so on a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

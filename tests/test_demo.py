@@ -60,9 +60,9 @@ def test_leaderboard_scores_equal_the_evaluator(demo) -> None:
         mine = {int(r["seed"]): float(r["f1"]) for r in rows if r["config"] == path.stem}
         summary = entry["results"]["synth"]["summary"]  # result schema 2: over seeds
         assert summary["n_seeds"] == len(mine)
-        assert summary["f1_per_seed"] == pytest.approx(
-            [mine[s] for s in sorted(mine)], abs=1e-6
-        ), path.name
+        assert summary["f1_per_seed"] == pytest.approx([mine[s] for s in sorted(mine)], abs=1e-6), (
+            path.name
+        )
         assert summary["f1_mean"] == pytest.approx(sum(mine.values()) / len(mine), abs=1e-6)
         reference = entry["submission"]["reference"]
         assert reference["recipe"] == path.stem

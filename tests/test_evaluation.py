@@ -32,13 +32,8 @@ SYNTH = {"size": 32, "n": 40}
 NORM = {"bands": ["R", "G", "B", "DEM"], "mean": [90, 100, 80, 400], "std": [40, 40, 40, 150]}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest single-threaded on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Tiny models run fastest single-threaded on a shared 2-core machine (fixture in conftest).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -22,12 +22,8 @@ NORM = {"bands": ["R", "G", "B", "DEM"], "mean": [90, 100, 80, 400], "std": [40,
 SMALL = ("data.dataset_kwargs.size=32", "data.dataset_kwargs.n=40")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Tiny models run fastest single-threaded on a shared 2-core machine (fixture in conftest).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class FakeTrain:
