@@ -43,7 +43,7 @@ def _step(
     loss = nn.functional.binary_cross_entropy_with_logits(model(image), target)
     loss.backward()
     optimizer.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def _first_step_grads(name: str, layout: str) -> tuple[float, list[torch.Tensor]]:
