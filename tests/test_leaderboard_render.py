@@ -190,6 +190,48 @@ def test_schema_files_are_valid_json_schemas():
     assert schema_problems([], "submission") == ["document must hold a JSON object, not list."]
 
 
+def _per_image_schemas(node: object) -> list[object]:
+    if isinstance(node, dict):
+        found = [node["per_image"]] if "per_image" in node else []
+        return found + [x for v in node.values() for x in _per_image_schemas(v)]
+    if isinstance(node, list):
+        return [x for v in node for x in _per_image_schemas(v)]
+    return []
+
+
+def test_per_image_fast_path_matches_the_schemas():
+    """The records the fast path skips are exactly those the result schemas define."""
+    from landbench.leaderboard.schema import PER_IMAGE_ITEM, SCHEMA_VERSIONS, load_schema
+
+    for version in SCHEMA_VERSIONS["result"]:
+        found = _per_image_schemas(load_schema("result", version))
+        assert found, version
+        for schema in found:
+            assert schema == {"type": "array", "minItems": 1, "items": PER_IMAGE_ITEM}
+
+
+def test_per_image_fast_path_reports_what_the_full_validation_reports(monkeypatch):
+    """Bad count records deep in a result give the same messages, at the same places."""
+    import landbench.leaderboard.schema as schema
+
+    path = (
+        Path(landbench.__file__).parent.parent / "leaderboard/results/synth-hokkaido-scratch.json"
+    )
+    doc = json.loads(path.read_text())
+    assert schema_problems(doc, "result") == []
+    records = doc["results"]["synth"]["seeds"][1]["evaluation"]["per_image"]
+    records[5]["tp"] = -1
+    records[7]["fp"] = 1.5
+    del records[9]["fn"]
+    records[11]["id"] = 11
+    records[13]["tn"] = True
+    records[15]["tp"] = 2.0  # an integer to JSON Schema: valid, though not a plain record
+    fast = schema_problems(doc, "result")
+    assert len(fast) == 5 and all(".per_image[" in line for line in fast)
+    monkeypatch.setattr(schema, "_thin_per_image", lambda d: d)
+    assert schema_problems(doc, "result") == fast
+
+
 # ------------------------------------------------------------------------------ seeds (v2)
 
 

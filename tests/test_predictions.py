@@ -219,3 +219,15 @@ def test_long_lists_are_truncated_but_counted(tmp_path: Path) -> None:
     assert "missing (50): s000, s001" in str(excinfo.value)
     assert "... and 30 more" in str(excinfo.value)
     assert len(problems_of(excinfo)["missing"]) == 50
+
+
+def test_mask_folder_membership_reads_no_file(tmp_path):
+    """``id in folder`` looks at the ids only: the scorer tests membership for every tile."""
+    from landbench.evaluation.predictions import MaskFolder
+
+    broken = tmp_path / "t00.png"
+    broken.write_bytes(b"not a png")
+    folder = MaskFolder({"t00": broken})
+    assert "t00" in folder and "t01" not in folder
+    with pytest.raises(PredictionError):
+        folder["t00"]

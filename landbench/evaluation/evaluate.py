@@ -158,9 +158,10 @@ def evaluate_predictions(
         sample_id, target = sample["id"], _target(sample)
         if sample_id not in masks:
             continue
-        check_sizes({sample_id: masks[sample_id]}, {sample_id: target.shape}, problems)
+        mask = masks[sample_id]  # a folder's mask is decoded on each access: once here
+        check_sizes({sample_id: mask}, {sample_id: target.shape}, problems)
         if not problems:
-            acc.update(masks[sample_id], target, sample_id)
+            acc.update(mask, target, sample_id)
     problems.raise_if_any(what, dataset)
     return _result(dataset, acc, source, n_resamples=n_resamples, seed=seed)
 

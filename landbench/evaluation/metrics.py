@@ -21,6 +21,7 @@ strongly correlated; every statistic is recomputed from the resampled images' co
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -185,7 +186,8 @@ def resample_weights(n_images: int, n_resamples: int = 1000, seed: int = 0) -> n
 
     Each row is a multinomial draw of ``n_images`` images with equal probability (sampling with
     replacement), from ``numpy.random.default_rng(seed)``: the draw behind every bootstrap of
-    landbench (:func:`bootstrap_intervals`, :mod:`landbench.evaluation.compare`).
+    landbench (:func:`bootstrap_intervals`, :mod:`landbench.evaluation.compare`). Small
+    matrices are drawn once per process and returned read-only; copy one to change it.
 
     Raises:
         InvalidDataError: if there are no images or ``n_resamples`` is not positive.
@@ -194,8 +196,26 @@ def resample_weights(n_images: int, n_resamples: int = 1000, seed: int = 0) -> n
         raise InvalidDataError("A bootstrap needs at least one image.")
     if n_resamples < 1:
         raise InvalidDataError(f"n_resamples must be positive, got {n_resamples}.")
+    if n_images * n_resamples <= _CACHED_WEIGHTS:
+        return _cached_weights(int(n_images), int(n_resamples), int(seed))
+    return _draw_weights(n_images, n_resamples, seed)
+
+
+_CACHED_WEIGHTS = 4_000_000
+"""Weights of at most this many cells (32 MB) are kept: rendering a leaderboard draws the same
+``[1000, N]`` matrix for every seed of every entry (48 draws of 0.1 s for the demo's board)."""
+
+
+def _draw_weights(n_images: int, n_resamples: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return rng.multinomial(n_images, np.full(n_images, 1.0 / n_images), size=n_resamples)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_weights(n_images: int, n_resamples: int, seed: int) -> np.ndarray:
+    weights = _draw_weights(n_images, n_resamples, seed)
+    weights.flags.writeable = False  # shared by every caller
+    return weights
 
 
 def bootstrap_intervals(

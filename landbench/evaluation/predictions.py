@@ -274,6 +274,10 @@ class MaskFolder(Mapping[str, np.ndarray]):
     def __getitem__(self, sample_id: str) -> np.ndarray:
         return decode_prediction(self.files[sample_id], self.shapes.get(sample_id))
 
+    def __contains__(self, sample_id: object) -> bool:
+        # Mapping's default would decode the file (``self[key]``) only to test the key.
+        return sample_id in self.files
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.files)
 

@@ -6,7 +6,15 @@
   documented canonical bytes directly (the masks are already {0, 1} uint8), the floor for any
   digest of the decoded predictions.
 
-Each contender's result must equal its peer's: the same extracted files, the same digest.
+* Schema validation of a committed reference result (``schema_problems``, whose per-image count
+  records are checked by a plain type test before jsonschema sees the rest) against the peer,
+  jsonschema's validator over the whole document.
+* The rank groups' resampled pooled F1 (``resampled_pooled_f1``: a batched matrix product)
+  against the peer ``np.einsum`` over the same weights, 3 seeds of 2,099 images, 10,000
+  resamples (the demo's Bijie-preset board).
+
+Each contender's result must equal its peer's: the same extracted files, the same digest, the
+same problems, the same array.
 
 Measure with ``python -m pytest tests/benchmarks/test_bench_leaderboard.py --benchmark-enable``.
 """
@@ -105,3 +113,55 @@ def test_bench_predictions_sha256(benchmark, masks):
 
 def test_bench_raw_sha256_peer(benchmark, masks):
     assert benchmark(_raw_sha256, masks) == predictions_sha256(masks)
+
+
+REFERENCE = Path(__file__).parents[2] / "leaderboard/results/synth-bijie-unet-rgb.json"
+
+
+def _full_schema_problems(doc: dict) -> list[str]:
+    import jsonschema
+
+    from landbench.leaderboard.schema import load_schema
+
+    schema = load_schema("result", doc["schema_version"])
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    return [e.message for e in validator.iter_errors(doc)]
+
+
+@pytest.mark.benchmark(group="result-schema-2099-images-3-seeds")
+@pytest.mark.parametrize("impl", ["landbench-schema-problems", "jsonschema-whole-document"])
+def test_bench_result_schema(benchmark, impl: str) -> None:
+    import json
+
+    from landbench.leaderboard.schema import schema_problems
+
+    doc = json.loads(REFERENCE.read_text())
+    fn = (
+        (lambda d: schema_problems(d, "result"))
+        if impl.startswith("landbench")
+        else _full_schema_problems
+    )
+    assert benchmark(fn, doc) == []
+    assert _full_schema_problems(doc) == []
+
+
+@pytest.mark.benchmark(group="resampled-pooled-f1-3x2099x10000")
+@pytest.mark.parametrize("impl", ["landbench-matmul", "numpy-einsum"])
+def test_bench_resampled_pooled_f1(benchmark, impl: str) -> None:
+    from landbench.evaluation.compare import resampled_pooled_f1
+    from landbench.evaluation.metrics import resample_weights
+
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 4096, size=(3, 2099, 4))
+    weights = resample_weights(2099, 10000, seed=0)
+
+    def peer() -> np.ndarray:
+        pooled = np.einsum(
+            "bn,snk->sbk", weights.astype(np.float64), counts[..., :3].astype(np.float64)
+        )
+        tp, fp, fn = pooled[..., 0], pooled[..., 1], pooled[..., 2]
+        den = 2 * tp + fp + fn
+        return np.divide(2 * tp, den, out=np.zeros_like(den), where=den > 0)
+
+    fn = (lambda: resampled_pooled_f1(counts, weights)) if impl == "landbench-matmul" else peer
+    np.testing.assert_array_equal(benchmark(fn), peer())
