@@ -78,3 +78,25 @@ def test_rerun_reuses_everything(demo, capsys) -> None:
     printed = capsys.readouterr().out
     assert "Every model on the synthetic Bijie preset" in printed
     assert "Table 1" in printed and "Table 2" in printed
+
+
+def test_full_plans_the_matrix_at_the_tables_budget(tmp_path) -> None:
+    """``--full`` runs every matrix cell 360 steps on 1,000 tiles per preset; not with --quick."""
+    from landbench.core.errors import ConfigError
+    from landbench.core.resources import resource_path
+    from landbench.experiments.demo import matrix_arguments
+    from landbench.experiments.transfer import plan_matrix
+    from landbench.training.config import load_config
+
+    recipes = resource_path("recipes")
+    default = plan_matrix(**matrix_arguments(tmp_path, 1, False, False, False, recipes)).specs
+    full = plan_matrix(**matrix_arguments(tmp_path, 1, False, True, False, recipes)).specs
+    assert [s.run_dir for s in full] == [s.run_dir for s in default]
+    for spec in full:
+        cfg = load_config(spec.config, spec.overrides)
+        assert cfg.trainer.max_steps == 360 and cfg.data.dataset_kwargs["n"] == 1000
+    for spec in default:
+        cfg = load_config(spec.config, spec.overrides)
+        assert cfg.trainer.max_steps == 150 and "n" not in cfg.data.dataset_kwargs
+    with pytest.raises(ConfigError, match="--quick and --full"):
+        matrix_arguments(tmp_path, 1, True, True, False, recipes)
