@@ -88,9 +88,9 @@ def test_full_plans_the_matrix_at_the_tables_budget(tmp_path) -> None:
     from landbench.experiments.transfer import plan_matrix
     from landbench.training.config import load_config
 
-    recipes = resource_path("recipes")
-    default = plan_matrix(**matrix_arguments(tmp_path, 1, False, False, False, recipes)).specs
-    full = plan_matrix(**matrix_arguments(tmp_path, 1, False, True, False, recipes)).specs
+    common = dict(quick=False, progress=False, config_dir=resource_path("recipes"))
+    default = plan_matrix(**matrix_arguments(tmp_path, 1, full=False, **common)).specs
+    full = plan_matrix(**matrix_arguments(tmp_path, 1, full=True, **common)).specs
     assert [s.run_dir for s in full] == [s.run_dir for s in default]
     for spec in full:
         cfg = load_config(spec.config, spec.overrides)
@@ -99,4 +99,4 @@ def test_full_plans_the_matrix_at_the_tables_budget(tmp_path) -> None:
         cfg = load_config(spec.config, spec.overrides)
         assert cfg.trainer.max_steps == 150 and "n" not in cfg.data.dataset_kwargs
     with pytest.raises(ConfigError, match="--quick and --full"):
-        matrix_arguments(tmp_path, 1, True, True, False, recipes)
+        matrix_arguments(tmp_path, 1, **{**common, "quick": True}, full=True)

@@ -392,6 +392,7 @@ def _leaderboard(out: Path, rows: list[dict[str, Any]], progress: bool) -> Path:
 def matrix_arguments(
     out: Path,
     seeds: int,
+    *,
     quick: bool,
     full: bool,
     progress: bool,
@@ -479,7 +480,9 @@ def run_demo(
         return now
 
     tables = base_overrides("synth", progress=progress, overrides=overrides)
-    matrix_args = matrix_arguments(out, seeds, quick, full, progress, config_dir)
+    matrix_args = matrix_arguments(
+        out, seeds, quick=quick, full=full, progress=progress, config_dir=config_dir
+    )
     baselines = _baseline_plan(out, overrides, config_dir, seeds)
     plan = _merge(
         [

@@ -25,6 +25,7 @@ from typing import Any
 import jsonschema
 
 from landbench.core.errors import InvalidDataError
+from landbench.evaluation.counts import COUNT_FIELDS
 
 PLACEHOLDER = "FILL ME"
 """Marks a field of a scaffolded ``submission.json`` that the submitter must fill in."""
@@ -225,10 +226,10 @@ def find_placeholders(doc: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[An
 
 PER_IMAGE_ITEM: dict[str, Any] = {
     "type": "object",
-    "required": ["id", "tp", "fp", "fn", "tn"],
+    "required": ["id", *COUNT_FIELDS],
     "properties": {
         "id": {"type": "string"},
-        **{k: {"type": "integer", "minimum": 0} for k in ("tp", "fp", "fn", "tn")},
+        **{k: {"type": "integer", "minimum": 0} for k in COUNT_FIELDS},
     },
 }
 """The schema of one per-image count record in every result version (a test checks that each
@@ -240,7 +241,7 @@ def _plain_count(item: Any) -> bool:
     return (
         type(item) is dict
         and type(item.get("id")) is str
-        and all(type(item.get(k)) is int and item[k] >= 0 for k in ("tp", "fp", "fn", "tn"))
+        and all(type(item.get(k)) is int and item[k] >= 0 for k in COUNT_FIELDS)
     )
 
 
